@@ -1,0 +1,52 @@
+// The shared vocabulary of Turnout. Everything else imports from here; this file imports nothing.
+
+export type Colour = 'blue' | 'green';
+export const COLOURS: readonly Colour[] = Object.freeze(['blue', 'green'] as const);
+
+export function isColour(value: unknown): value is Colour {
+  return value === 'blue' || value === 'green';
+}
+
+export function otherColour(colour: Colour): Colour {
+  return colour === 'blue' ? 'green' : 'blue';
+}
+
+/** Percent of traffic, 0..100 with at most 4 decimals (so weight × 10 000 is an integer). */
+export type Weight = number & { readonly __brand?: 'Weight' };
+
+export const WEIGHT_SCALE = 10_000;
+export const BUCKETS = 1_000_000;
+
+export function isValidWeight(value: unknown): value is Weight {
+  if (typeof value !== 'number' || !Number.isFinite(value) || value < 0 || value > 100) return false;
+  const scaled = value * WEIGHT_SCALE;
+  return Math.abs(scaled - Math.round(scaled)) < 1e-6;
+}
+
+/** The bucket threshold for a weight: a request whose bucket is below it goes to the canary. */
+export function weightThreshold(weight: Weight): number {
+  return Math.round(weight * WEIGHT_SCALE);
+}
+
+/** Wall-clock milliseconds since the epoch; injected so time-based logic is testable without sleeping. */
+export interface Clock {
+  now(): number;
+}
+
+export const systemClock: Clock = Object.freeze({ now: () => Date.now() });
+
+/** A uniform draw in [0, 1); injected so routing decisions are reproducible in tests. */
+export type RandomSource = () => number;
+
+/** Why an upstream request counted as an error (CONTRACT §5). */
+export type ErrorKind = 'status5xx' | 'refused' | 'reset' | 'timeout' | 'no_healthy_target';
+export const ERROR_KINDS: readonly ErrorKind[] = Object.freeze([
+  'status5xx',
+  'refused',
+  'reset',
+  'timeout',
+  'no_healthy_target',
+] as const);
+
+/** How a finished request is accounted: an upstream error, the client hanging up, or fine. */
+export type Outcome = 'ok' | 'client_abort' | ErrorKind;

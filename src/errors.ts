@@ -1,0 +1,50 @@
+// Every coded error Turnout raises, with its HTTP status. Modelled on fastify's lib/errors.js:
+// one registry, a test keeps codes, docs and statuses in step.
+
+export interface ErrorDefinition {
+  readonly code: string;
+  readonly statusCode: number;
+  readonly error: string;
+  readonly message: string;
+}
+
+function def(code: string, statusCode: number, error: string, message: string): ErrorDefinition {
+  return Object.freeze({ code, statusCode, error, message });
+}
+
+export const ERRORS = Object.freeze({
+  TURNOUT_ERR_CONFIG: def('TURNOUT_ERR_CONFIG', 500, 'Config Error', 'invalid configuration'),
+  TURNOUT_ERR_STATE_UNREADABLE: def('TURNOUT_ERR_STATE_UNREADABLE', 500, 'State Error', 'state file cannot be read'),
+  TURNOUT_ERR_BAD_GATEWAY: def('TURNOUT_ERR_BAD_GATEWAY', 502, 'Bad Gateway', 'the upstream refused or reset the connection'),
+  TURNOUT_ERR_NO_HEALTHY_TARGET: def('TURNOUT_ERR_NO_HEALTHY_TARGET', 503, 'Service Unavailable', 'no healthy target for this colour'),
+  TURNOUT_ERR_GATEWAY_TIMEOUT: def('TURNOUT_ERR_GATEWAY_TIMEOUT', 504, 'Gateway Timeout', 'the upstream did not answer in time'),
+  TURNOUT_ERR_TOO_MANY_HEADERS: def('TURNOUT_ERR_TOO_MANY_HEADERS', 431, 'Request Header Fields Too Large', 'too many header fields'),
+  TURNOUT_ERR_BAD_REQUEST: def('TURNOUT_ERR_BAD_REQUEST', 400, 'Bad Request', 'invalid request'),
+  TURNOUT_ERR_UNAUTHORIZED: def('TURNOUT_ERR_UNAUTHORIZED', 401, 'Unauthorized', 'missing or invalid bearer token'),
+  TURNOUT_ERR_NOT_FOUND: def('TURNOUT_ERR_NOT_FOUND', 404, 'Not Found', 'not found'),
+  TURNOUT_ERR_CONFLICT: def('TURNOUT_ERR_CONFLICT', 409, 'Conflict', 'the request conflicts with the current state'),
+  TURNOUT_ERR_PRECONDITION_FAILED: def('TURNOUT_ERR_PRECONDITION_FAILED', 412, 'Precondition Failed', 'the state changed since the given version'),
+});
+
+export type ErrorCode = keyof typeof ERRORS;
+
+/** An error carrying a registry code, an HTTP status, and optionally the cause it wraps. */
+export class TurnoutError extends Error {
+  readonly code: ErrorCode;
+  readonly statusCode: number;
+  readonly error: string;
+
+  constructor(code: ErrorCode, message?: string, options?: { cause?: unknown }) {
+    const definition = ERRORS[code];
+    super(message ?? definition.message, options);
+    this.name = 'TurnoutError';
+    this.code = code;
+    this.statusCode = definition.statusCode;
+    this.error = definition.error;
+  }
+
+  /** The public JSON body: `{ statusCode, error, message }`. Never includes the cause. */
+  toJSON(): { statusCode: number; error: string; message: string } {
+    return { statusCode: this.statusCode, error: this.error, message: this.message };
+  }
+}

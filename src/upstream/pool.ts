@@ -1,0 +1,120 @@
+// The targets of one colour: round robin over the available ones, passive outlier ejection,
+// and the undici dispatcher of each target. The data plane calls pick() and reportOutcome();
+// the active health checker calls setProbeHealth().
+import { Pool } from 'undici';
+import type { Colour, Clock, Outcome } from '../domain.ts';
+import { Target, refreshAvailability, type HealthChange, type OutlierPolicy } from './target.ts';
+
+export interface DispatcherOptions {
+  readonly connectMs: number;
+  readonly responseMs: number;
+  readonly bodyIdleMs: number;
+  /** Keep-alive connections per target. */
+  readonly connections: number;
+}
+
+export class ColourPool {
+  readonly colour: Colour;
+  readonly targets: readonly Target[];
+  readonly dispatchers: readonly Pool[];
+  private next = 0;
+  private readonly clock: Clock;
+  private readonly outlier: OutlierPolicy;
+  private readonly onChange: HealthChange;
+
+  constructor(
+    colour: Colour,
+    urls: readonly string[],
+    options: { clock: Clock; outlier: OutlierPolicy; dispatcher: DispatcherOptions; onHealthChange?: HealthChange },
+  ) {
+    this.colour = colour;
+    this.clock = options.clock;
+    this.outlier = options.outlier;
+    this.onChange = options.onHealthChange ?? (() => {});
+    this.targets = Object.freeze(urls.map((url, index) => new Target(colour, url, index)));
+    const d = options.dispatcher;
+    this.dispatchers = Object.freeze(
+      urls.map(
+        (url) =>
+          new Pool(new URL(url).origin, {
+            connections: d.connections,
+            connectTimeout: d.connectMs,
+            headersTimeout: d.responseMs,
+            bodyTimeout: d.bodyIdleMs,
+            keepAliveTimeout: 4_000,
+            pipelining: 1,
+          }),
+      ),
+    );
+  }
+
+  /**
+   * The next available target, round robin, skipping `exclude` (a target that just failed, when
+   * retrying). Undefined when none is available: the caller answers 503.
+   */
+  pick(exclude?: Target): Target | undefined {
+    const targets = this.targets;
+    const n = targets.length;
+    for (let i = 0; i < n; i++) {
+      const target = targets[(this.next + i) % n]!;
+      if (target === exclude) continue;
+      if (!target.available && target.probeHealthy && target.ejectedUntil !== 0) this.expireEjection(target);
+      if (target.available) {
+        this.next = (target.index + 1) % n;
+        return target;
+      }
+    }
+    return undefined;
+  }
+
+  /** True when at least one target would be picked now. */
+  hasAvailable(): boolean {
+    for (const target of this.targets) {
+      if (!target.available && target.probeHealthy && target.ejectedUntil !== 0) this.expireEjection(target);
+      if (target.available) return true;
+    }
+    return false;
+  }
+
+  dispatcherOf(target: Target): Pool {
+    return this.dispatchers[target.index]!;
+  }
+
+  /**
+   * Passive health (CONTRACT §3, outlier): connection failures, timeouts and 5xx answers in a
+   * row eject the target for `ejectMs`. Any other outcome resets the streak; a client hang-up
+   * says nothing about the target and leaves it alone.
+   */
+  reportOutcome(target: Target, outcome: Outcome): void {
+    if (outcome === 'client_abort') return;
+    if (outcome === 'ok') {
+      target.consecutiveFailures = 0;
+      return;
+    }
+    if (outcome === 'no_healthy_target') return;
+    target.consecutiveFailures++;
+    if (this.outlier.consecutiveFailures > 0 && target.consecutiveFailures >= this.outlier.consecutiveFailures) {
+      target.consecutiveFailures = 0;
+      target.ejectedUntil = this.clock.now() + this.outlier.ejectMs;
+      refreshAvailability(target, this.clock, this.onChange, `ejected after ${this.outlier.consecutiveFailures} consecutive failures (${outcome})`);
+    }
+  }
+
+  /** Active health: the checker's verdict after its thresholds were crossed. */
+  setProbeHealth(target: Target, healthy: boolean, why: string): void {
+    if (target.probeHealthy === healthy) return;
+    target.probeHealthy = healthy;
+    refreshAvailability(target, this.clock, this.onChange, why);
+  }
+
+  private expireEjection(target: Target): void {
+    if (target.ejectedUntil <= this.clock.now()) {
+      target.ejectedUntil = 0;
+      refreshAvailability(target, this.clock, this.onChange, 'ejection expired');
+    }
+  }
+
+  async close(): Promise<void> {
+    await Promise.all(this.dispatchers.map((d) => d.close().catch(() => d.destroy())));
+  }
+}
