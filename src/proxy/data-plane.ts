@@ -1,0 +1,128 @@
+// The per-request path of a proxy listener: read the routing facts, decide the colour from the
+// current snapshot (synchronously: a flip is one reference swap), and hand the request to an
+// Exchange. Nothing here awaits; nothing here allocates beyond the request's own objects.
+import type { IncomingMessage, ServerResponse } from 'node:http';
+import { randomUUID } from 'node:crypto';
+import type { Colour, RandomSource } from '../domain.ts';
+import type { ProxyConfig, RoutingConfig } from '../config/types.ts';
+import type { Recorder } from '../metrics/recorder.ts';
+import type { RoutingSnapshot } from '../state/model.ts';
+import { readCookie } from '../routing/cookies.ts';
+import { decide } from '../routing/decide.ts';
+import type { ColourPool } from '../upstream/pool.ts';
+import { Exchange, type ExchangeContext } from './exchange.ts';
+import { forwardRequestHeaders, type ForwardingPolicy } from './headers.ts';
+import { RetryBudget } from './retry-budget.ts';
+import { hasDotSegment } from './paths.ts';
+import { proxyUpgrade, rejectSocket } from './upgrade.ts';
+import type { Duplex } from 'node:stream';
+
+export type ListenerRole = 'main' | 'preview';
+
+export interface DataPlaneDeps {
+  readonly pools: Readonly<Record<Colour, ColourPool>>;
+  readonly getSnapshot: () => RoutingSnapshot;
+  readonly recorder: Recorder;
+  readonly routing: RoutingConfig;
+  readonly proxy: ProxyConfig;
+  readonly role: ListenerRole;
+  readonly random?: RandomSource;
+  /** Mints sticky ids for clients without the sticky cookie. */
+  readonly mintId?: () => string;
+}
+
+export type RequestHandler = (req: IncomingMessage, res: ServerResponse) => void;
+export type UpgradeHandler = (req: IncomingMessage, socket: Duplex, head: Buffer) => void;
+
+export function createDataPlane(deps: DataPlaneDeps): { handleRequest: RequestHandler; handleUpgrade: UpgradeHandler } {
+  const { pools, getSnapshot, routing, role } = deps;
+  const random = deps.random ?? Math.random;
+  const mintId = deps.mintId ?? randomUUID;
+  const maxRawHeaders = deps.proxy.maxHeaders * 2;
+  const forwarding: ForwardingPolicy = {
+    consumedRequestHeaders: new Set(),
+    trustedProxies: new Set(deps.proxy.trustedProxies),
+    proto: 'http',
+  };
+  const ctx: ExchangeContext = {
+    recorder: deps.recorder,
+    retryBudget: new RetryBudget(deps.proxy.retryBudget),
+    exposeColour: routing.exposeColourHeader,
+  };
+  const override = routing.override;
+  const sticky = routing.sticky;
+  const cookieSuffix = '; Path=/; HttpOnly; SameSite=Lax';
+
+  /** The colour for a request, and a Set-Cookie to send when a sticky id was minted. */
+  function route(req: IncomingMessage, clientAddress: string): { colour: Colour; setCookie: string | undefined } {
+    const snapshot = getSnapshot();
+    if (role === 'preview') return { colour: snapshot.canary, setCookie: undefined };
+    const cookieHeader = req.headers.cookie;
+    let setCookie: string | undefined;
+    let stickyKey: string | undefined;
+    switch (sticky.by) {
+      case 'cookie':
+        stickyKey = readCookie(cookieHeader, sticky.cookie);
+        if (stickyKey === undefined || stickyKey.length === 0) {
+          stickyKey = mintId();
+          setCookie = `${sticky.cookie}=${stickyKey}${cookieSuffix}`;
+        }
+        break;
+      case 'header': {
+        const value = req.headers[sticky.header];
+        stickyKey = typeof value === 'string' && value.length > 0 ? value : undefined;
+        break;
+      }
+      case 'ip':
+        stickyKey = clientAddress;
+        break;
+      case 'none':
+        stickyKey = undefined;
+    }
+    let overrideHeader: string | undefined;
+    let overrideCookie: string | undefined;
+    if (override.enabled) {
+      const value = req.headers[override.header];
+      overrideHeader = typeof value === 'string' ? value : undefined;
+      overrideCookie = readCookie(cookieHeader, override.cookie);
+    }
+    return { colour: decide({ overrideHeader, overrideCookie, stickyKey }, snapshot, random), setCookie };
+  }
+
+  /** Checks shared by requests and upgrades; a reason to refuse, or undefined. */
+  function refusal(req: IncomingMessage): [number, string, string] | undefined {
+    if (req.rawHeaders.length > maxRawHeaders) return [431, 'Request Header Fields Too Large', 'too many header fields'];
+    const url = req.url ?? '';
+    if (url.charCodeAt(0) !== 0x2f /* / */ || hasDotSegment(url)) return [400, 'Bad Request', 'invalid request target'];
+    return undefined;
+  }
+
+  const handleRequest: RequestHandler = (req, res) => {
+    const refused = refusal(req);
+    if (refused !== undefined) return reject(res, ...refused);
+    const forwarded = forwardRequestHeaders(req.rawHeaders, req.socket.remoteAddress ?? '', forwarding);
+    const { colour, setCookie } = route(req, forwarded.clientAddress);
+    ctx.retryBudget.deposit();
+    new Exchange(req, res, colour, pools[colour], ctx, forwarded.headers, setCookie).start();
+  };
+
+  const handleUpgrade: UpgradeHandler = (req, socket, head) => {
+    const refused = refusal(req);
+    if (refused !== undefined) return rejectSocket(socket, ...refused);
+    const forwarded = forwardRequestHeaders(req.rawHeaders, req.socket.remoteAddress ?? '', forwarding);
+    const { colour, setCookie } = route(req, forwarded.clientAddress);
+    proxyUpgrade(req, socket, head, { colour, pool: pools[colour], headers: forwarded.headers, setCookie, recorder: deps.recorder, exposeColour: routing.exposeColourHeader });
+  };
+
+  return { handleRequest, handleUpgrade };
+}
+
+function reject(res: ServerResponse, status: number, error: string, message: string): void {
+  const body = JSON.stringify({ statusCode: status, error, message });
+  res.writeHead(status, {
+    'content-type': 'application/json; charset=utf-8',
+    'content-length': Buffer.byteLength(body),
+    connection: 'close',
+  });
+  res.end(body);
+}

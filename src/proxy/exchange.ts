@@ -1,0 +1,183 @@
+// One client request forwarded to one colour: an undici dispatch handler that streams the
+// upstream's answer to the client with backpressure, maps failures, retries within budget, and
+// cancels the upstream request when the client hangs up. One object per request, no closures.
+import type { IncomingMessage, ServerResponse } from 'node:http';
+import type { Dispatcher } from 'undici';
+import type { Colour, Outcome } from '../domain.ts';
+import type { Recorder } from '../metrics/recorder.ts';
+import type { ColourPool } from '../upstream/pool.ts';
+import type { Target } from '../upstream/target.ts';
+import { classifyUpstreamError, gatewayErrorBody, isRetryable, NO_HEALTHY_TARGET, type Failure } from './failure.ts';
+import { forwardResponseHeaders } from './headers.ts';
+import type { RetryBudget } from './retry-budget.ts';
+
+/** RFC 9110 §9.2.2; without a body, so a retry can replay the whole request. */
+const IDEMPOTENT = new Set(['GET', 'HEAD', 'OPTIONS', 'TRACE', 'PUT', 'DELETE']);
+
+export interface ExchangeContext {
+  readonly recorder: Recorder;
+  readonly retryBudget: RetryBudget;
+  /** `x-turnout-colour` on every proxied response. */
+  readonly exposeColour: boolean;
+}
+
+export class Exchange implements Dispatcher.DispatchHandler {
+  private readonly req: IncomingMessage;
+  private readonly res: ServerResponse;
+  private readonly colour: Colour;
+  private readonly pool: ColourPool;
+  private readonly ctx: ExchangeContext;
+  private readonly options: Dispatcher.DispatchOptions;
+  /** Extra response headers: a minted sticky cookie. */
+  private readonly setCookie: string | undefined;
+  private target: Target | undefined;
+  private started = 0;
+  private statusCode = 0;
+  private abortUpstream: ((err?: Error) => void) | undefined;
+  private resumeUpstream: (() => void) | undefined;
+  private clientGone = false;
+  private done = false;
+
+  constructor(
+    req: IncomingMessage,
+    res: ServerResponse,
+    colour: Colour,
+    pool: ColourPool,
+    ctx: ExchangeContext,
+    headers: string[],
+    setCookie: string | undefined,
+  ) {
+    this.req = req;
+    this.res = res;
+    this.colour = colour;
+    this.pool = pool;
+    this.ctx = ctx;
+    this.setCookie = setCookie;
+    const hasBody = req.headers['content-length'] !== undefined
+      ? req.headers['content-length'] !== '0'
+      : req.headers['transfer-encoding'] !== undefined;
+    this.options = {
+      path: req.url!,
+      method: req.method as Dispatcher.HttpMethod,
+      headers,
+      body: hasBody ? req : null,
+    };
+    res.on('close', this.onClientClose);
+  }
+
+  /** Sends to the next available target of the colour; 503 when there is none. */
+  start(): void {
+    const target = this.pool.pick();
+    if (target === undefined) {
+      this.ctx.recorder.end(this.colour, null, 503, 0, 'no_healthy_target');
+      this.fail(NO_HEALTHY_TARGET);
+      return;
+    }
+    this.send(target);
+  }
+
+  private send(target: Target): void {
+    this.target = target;
+    this.done = false;
+    this.abortUpstream = undefined;
+    this.started = performance.now();
+    this.ctx.recorder.begin(target);
+    try {
+      this.pool.dispatcherOf(target).dispatch(this.options, this);
+    } catch {
+      // A request undici refuses to send (an invalid header value, say) is the client's fault.
+      this.finish(0, 'client_abort');
+      this.respondError(400, JSON.stringify({ statusCode: 400, error: 'Bad Request', message: 'request cannot be forwarded', colour: this.colour }));
+    }
+  }
+
+  private readonly onClientClose = (): void => {
+    if (this.done || this.res.writableFinished) return;
+    this.clientGone = true;
+    // Cancel the upstream request: it would be work for an answer nobody reads.
+    this.abortUpstream?.();
+  };
+
+  private readonly onDrain = (): void => {
+    this.resumeUpstream?.();
+  };
+
+  onConnect(abort: (err?: Error) => void): void {
+    this.abortUpstream = abort;
+    if (this.clientGone) abort();
+  }
+
+  onHeaders(statusCode: number, rawHeaders: Buffer[], resume: () => void): boolean {
+    if (statusCode < 200) return true; // 1xx interim answers are this hop's business
+    this.statusCode = statusCode;
+    this.resumeUpstream = resume;
+    const headers = forwardResponseHeaders(rawHeaders);
+    if (this.ctx.exposeColour) headers.push('x-turnout-colour', this.colour);
+    if (this.setCookie !== undefined) headers.push('set-cookie', this.setCookie);
+    this.res.writeHead(statusCode, headers);
+    return true;
+  }
+
+  onData(chunk: Buffer): boolean {
+    if (this.res.write(chunk)) return true;
+    this.res.once('drain', this.onDrain);
+    return false;
+  }
+
+  onComplete(): void {
+    this.res.end();
+    this.finish(this.statusCode, this.statusCode >= 500 ? 'status5xx' : 'ok');
+  }
+
+  onError(err: Error): void {
+    if (this.clientGone) {
+      this.finish(this.statusCode, 'client_abort');
+      return;
+    }
+    const failure = classifyUpstreamError(err);
+    const failedTarget = this.target;
+    if (this.res.headersSent) {
+      // Too late for an error answer: cut the client off so it sees a truncated response.
+      this.finish(this.statusCode, failure.kind);
+      this.res.destroy();
+      return;
+    }
+    this.finish(failure.kind === 'timeout' ? 504 : 502, failure.kind);
+    // Another target of the same colour, for idempotent bodiless requests, within the budget.
+    if (isRetryable(failure) && this.options.body === null && IDEMPOTENT.has(this.options.method)) {
+      const next = this.pool.pick(failedTarget);
+      if (next !== undefined && next !== failedTarget && this.ctx.retryBudget.tryWithdraw()) {
+        this.send(next);
+        return;
+      }
+    }
+    this.fail(failure);
+  }
+
+  /** Records the attempt once, and tells the pool how its target did (passive health). */
+  private finish(statusCode: number, outcome: Outcome): void {
+    if (this.done) return;
+    this.done = true;
+    const target = this.target;
+    if (target === undefined) return;
+    this.ctx.recorder.end(this.colour, target, statusCode, performance.now() - this.started, outcome);
+    this.pool.reportOutcome(target, outcome);
+  }
+
+  private fail(failure: Failure): void {
+    const body = gatewayErrorBody(failure.code, this.colour);
+    const status = failure.code === 'TURNOUT_ERR_NO_HEALTHY_TARGET' ? 503 : failure.code === 'TURNOUT_ERR_GATEWAY_TIMEOUT' ? 504 : 502;
+    this.done = true;
+    this.respondError(status, body);
+  }
+
+  private respondError(status: number, body: string): void {
+    if (this.res.headersSent || this.res.destroyed) return;
+    const headers: string[] = ['content-type', 'application/json; charset=utf-8', 'content-length', String(Buffer.byteLength(body))];
+    if (this.ctx.exposeColour) headers.push('x-turnout-colour', this.colour);
+    this.res.writeHead(status, headers);
+    this.res.end(body);
+    // An unread request body would otherwise stall the connection; drop it.
+    if (!this.req.complete) this.req.resume();
+  }
+}

@@ -1,0 +1,101 @@
+// HTTP/1.1 Upgrade (WebSocket) through the same routing decision as any request, forwarding the
+// headers the upstream needs (Origin, Authorization, Cookie, x-forwarded-*) — unlike
+// @fastify/http-proxy, which re-originates the connection with only the cookie (PITFALLS).
+import http from 'node:http';
+import type { IncomingMessage } from 'node:http';
+import type { Duplex } from 'node:stream';
+import type { Colour } from '../domain.ts';
+import type { Recorder } from '../metrics/recorder.ts';
+import type { ColourPool } from '../upstream/pool.ts';
+import { classifyUpstreamError, gatewayErrorBody, NO_HEALTHY_TARGET } from './failure.ts';
+
+export interface UpgradeRoute {
+  readonly colour: Colour;
+  readonly pool: ColourPool;
+  /** Forwarded request headers, hop-by-hop already removed. */
+  readonly headers: string[];
+  readonly setCookie: string | undefined;
+  readonly recorder: Recorder;
+  readonly exposeColour: boolean;
+}
+
+export function proxyUpgrade(req: IncomingMessage, socket: Duplex, head: Buffer, route: UpgradeRoute): void {
+  socket.on('error', () => socket.destroy());
+  const target = route.pool.pick();
+  if (target === undefined) {
+    route.recorder.end(route.colour, null, 503, 0, 'no_healthy_target');
+    return rejectSocket(socket, 503, 'Service Unavailable', gatewayErrorBody(NO_HEALTHY_TARGET.code, route.colour), true);
+  }
+  const started = performance.now();
+  route.recorder.begin(target);
+  let recorded = false;
+  const record = (status: number, outcome: Parameters<Recorder['end']>[4]) => {
+    if (recorded) return;
+    recorded = true;
+    route.recorder.end(route.colour, target, status, performance.now() - started, outcome);
+    route.pool.reportOutcome(target, outcome);
+  };
+
+  const headers = [...route.headers, 'connection', 'Upgrade', 'upgrade', req.headers.upgrade ?? 'websocket'];
+  const origin = new URL(target.url);
+  const upstreamReq = http.request({
+    host: origin.hostname,
+    port: origin.port,
+    method: req.method,
+    path: req.url,
+    headers,
+    setHost: false,
+  });
+  upstreamReq.on('upgrade', (upstreamRes, upstreamSocket, upstreamHead) => {
+    record(101, 'ok');
+    const lines = [`HTTP/1.1 101 ${upstreamRes.statusMessage ?? 'Switching Protocols'}`];
+    const raw = upstreamRes.rawHeaders;
+    for (let i = 0; i < raw.length; i += 2) lines.push(`${raw[i]}: ${raw[i + 1]}`);
+    if (route.exposeColour) lines.push(`x-turnout-colour: ${route.colour}`);
+    if (route.setCookie !== undefined) lines.push(`set-cookie: ${route.setCookie}`);
+    socket.write(lines.join('\r\n') + '\r\n\r\n');
+    if (upstreamHead.length > 0) socket.write(upstreamHead);
+    if (head.length > 0) upstreamSocket.write(head);
+    upstreamSocket.on('error', () => socket.destroy());
+    socket.on('close', () => upstreamSocket.destroy());
+    upstreamSocket.on('close', () => socket.destroy());
+    upstreamSocket.pipe(socket);
+    socket.pipe(upstreamSocket);
+  });
+  upstreamReq.on('response', (upstreamRes) => {
+    // The upstream declined the upgrade: pass its answer on and close.
+    record(upstreamRes.statusCode ?? 502, (upstreamRes.statusCode ?? 502) >= 500 ? 'status5xx' : 'ok');
+    const lines = [`HTTP/1.1 ${upstreamRes.statusCode} ${upstreamRes.statusMessage ?? ''}`];
+    const raw = upstreamRes.rawHeaders;
+    for (let i = 0; i < raw.length; i += 2) {
+      const name = raw[i]!.toLowerCase();
+      if (name === 'connection' || name === 'keep-alive' || name === 'transfer-encoding') continue;
+      lines.push(`${raw[i]}: ${raw[i + 1]}`);
+    }
+    lines.push('connection: close');
+    socket.write(lines.join('\r\n') + '\r\n\r\n');
+    upstreamRes.pipe(socket);
+  });
+  upstreamReq.on('error', (err) => {
+    const failure = classifyUpstreamError(err);
+    record(failure.kind === 'timeout' ? 504 : 502, failure.kind);
+    const status = failure.kind === 'timeout' ? 504 : 502;
+    rejectSocket(socket, status, status === 504 ? 'Gateway Timeout' : 'Bad Gateway', gatewayErrorBody(failure.code, route.colour), true);
+  });
+  socket.on('close', () => {
+    if (!recorded) {
+      record(0, 'client_abort');
+      upstreamReq.destroy();
+    }
+  });
+  upstreamReq.end();
+}
+
+/** Answers on a raw socket (no ServerResponse exists for an upgrade request) and closes it. */
+export function rejectSocket(socket: Duplex, status: number, error: string, messageOrBody: string, isBody = false): void {
+  if (socket.destroyed) return;
+  const body = isBody ? messageOrBody : JSON.stringify({ statusCode: status, error, message: messageOrBody });
+  socket.end(
+    `HTTP/1.1 ${status} ${error}\r\ncontent-type: application/json; charset=utf-8\r\ncontent-length: ${Buffer.byteLength(body)}\r\nconnection: close\r\n\r\n${body}`,
+  );
+}
