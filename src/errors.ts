@@ -15,6 +15,8 @@ function def(code: string, statusCode: number, error: string, message: string): 
 export const ERRORS = Object.freeze({
   TURNOUT_ERR_CONFIG: def('TURNOUT_ERR_CONFIG', 500, 'Config Error', 'invalid configuration'),
   TURNOUT_ERR_STATE_UNREADABLE: def('TURNOUT_ERR_STATE_UNREADABLE', 500, 'State Error', 'state file cannot be read'),
+  TURNOUT_ERR_STATE_UNWRITABLE: def('TURNOUT_ERR_STATE_UNWRITABLE', 500, 'State Error', 'state cannot be saved'),
+  TURNOUT_ERR_UNSUPPORTED_MEDIA_TYPE: def('TURNOUT_ERR_UNSUPPORTED_MEDIA_TYPE', 415, 'Unsupported Media Type', 'content-type must be application/json'),
   TURNOUT_ERR_BAD_GATEWAY: def('TURNOUT_ERR_BAD_GATEWAY', 502, 'Bad Gateway', 'the upstream refused or reset the connection'),
   TURNOUT_ERR_NO_HEALTHY_TARGET: def('TURNOUT_ERR_NO_HEALTHY_TARGET', 503, 'Service Unavailable', 'no healthy target for this colour'),
   TURNOUT_ERR_GATEWAY_TIMEOUT: def('TURNOUT_ERR_GATEWAY_TIMEOUT', 504, 'Gateway Timeout', 'the upstream did not answer in time'),
