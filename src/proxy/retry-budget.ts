@@ -10,7 +10,8 @@ export class RetryBudget {
   constructor(ratio: number, max = 10) {
     this.ratio = ratio;
     this.max = max;
-    this.tokens = 0;
+    // Start full, so the first failures after start-up are retried too (Envoy's min retries).
+    this.tokens = max;
   }
 
   deposit(): void {

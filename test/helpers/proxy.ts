@@ -1,0 +1,117 @@
+// A data plane alone (pools + listener) on 127.0.0.1:0 with a snapshot the test controls and a
+// recorder that keeps every call: for proxy tests that need no admin or store.
+import type http from 'node:http';
+import type { AddressInfo } from 'node:net';
+import type { Colour, Outcome, RandomSource } from '../../src/domain.ts';
+import type { ProxyConfig, RoutingConfig, TimeoutsConfig } from '../../src/config/types.ts';
+import type { Recorder } from '../../src/metrics/recorder.ts';
+import { snapshotOf, type RoutingSnapshot } from '../../src/state/model.ts';
+import { ColourPool } from '../../src/upstream/pool.ts';
+import type { Target } from '../../src/upstream/target.ts';
+import { createDataPlane, type ListenerRole } from '../../src/proxy/data-plane.ts';
+import { createProxyListener } from '../../src/proxy/listener.ts';
+
+export const defaultRouting: RoutingConfig = {
+  active: 'blue',
+  canaryWeight: 0,
+  sticky: { by: 'cookie', cookie: 'turnout_id', header: 'x-user-id' },
+  override: { enabled: true, header: 'x-turnout-colour', cookie: 'turnout_colour' },
+  exposeColourHeader: true,
+};
+
+export const defaultProxy: ProxyConfig = { trustedProxies: [], maxHeaders: 100, retryBudget: 0.2 };
+export const defaultTimeouts: TimeoutsConfig = { connectMs: 2000, responseMs: 30000, clientIdleMs: 60000 };
+
+export interface Recorded {
+  colour: Colour;
+  target: string | null;
+  statusCode: number;
+  outcome: Outcome;
+}
+
+export interface TestProxy {
+  url: string;
+  port: number;
+  server: http.Server;
+  pools: Record<Colour, ColourPool>;
+  recorded: Recorded[];
+  inFlight: number;
+  setState(state: { active: Colour; weight: number }): void;
+  snapshot(): RoutingSnapshot;
+  close(): Promise<void>;
+}
+
+export interface TestProxyOptions {
+  blue: string[];
+  green: string[];
+  active?: Colour;
+  weight?: number;
+  routing?: Partial<RoutingConfig>;
+  proxy?: Partial<ProxyConfig>;
+  timeouts?: Partial<TimeoutsConfig>;
+  role?: ListenerRole;
+  random?: RandomSource;
+  outlier?: { consecutiveFailures: number; ejectMs: number };
+}
+
+export async function startProxy(t: { teardown(fn: () => unknown): void }, options: TestProxyOptions): Promise<TestProxy> {
+  let snapshot = snapshotOf({ version: 1, active: options.active ?? 'blue', weight: options.weight ?? 0 });
+  const timeouts = { ...defaultTimeouts, ...options.timeouts };
+  const clock = { now: () => Date.now() };
+  const outlier = options.outlier ?? { consecutiveFailures: 0, ejectMs: 10_000 };
+  const dispatcher = { connectMs: timeouts.connectMs, responseMs: timeouts.responseMs, bodyIdleMs: timeouts.clientIdleMs, connections: 64 };
+  const pools: Record<Colour, ColourPool> = {
+    blue: new ColourPool('blue', options.blue, { clock, outlier, dispatcher }),
+    green: new ColourPool('green', options.green, { clock, outlier, dispatcher }),
+  };
+  const recorded: Recorded[] = [];
+  const handle = {
+    inFlight: 0,
+  };
+  const recorder: Recorder = {
+    begin(_target: Target) {
+      handle.inFlight++;
+    },
+    end(colour, target, statusCode, _durationMs, outcome) {
+      if (target) handle.inFlight--;
+      recorded.push({ colour, target: target?.url ?? null, statusCode, outcome });
+    },
+  };
+  const server = createProxyListener(
+    createDataPlane({
+      pools,
+      getSnapshot: () => snapshot,
+      recorder,
+      routing: { ...defaultRouting, ...options.routing },
+      proxy: { ...defaultProxy, ...options.proxy },
+      role: options.role ?? 'main',
+      ...(options.random ? { random: options.random } : {}),
+    }),
+    timeouts,
+  );
+  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+  const port = (server.address() as AddressInfo).port;
+  let version = 1;
+  const close = async () => {
+    server.closeAllConnections();
+    await new Promise<void>((resolve) => server.close(() => resolve()));
+    await pools.blue.close();
+    await pools.green.close();
+  };
+  t.teardown(close);
+  return {
+    url: `http://127.0.0.1:${port}`,
+    port,
+    server,
+    pools,
+    recorded,
+    get inFlight() {
+      return handle.inFlight;
+    },
+    setState(state) {
+      snapshot = snapshotOf({ version: ++version, ...state });
+    },
+    snapshot: () => snapshot,
+    close,
+  };
+}
