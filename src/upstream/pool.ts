@@ -60,7 +60,8 @@ export class ColourPool {
       if (target === exclude) continue;
       if (!target.available && target.probeHealthy && target.ejectedUntil !== 0) this.expireEjection(target);
       if (target.available) {
-        this.next = (target.index + 1) % n;
+        // A retry does not move the rotation: the failed target's turn was already taken.
+        if (exclude === undefined) this.next = (target.index + 1) % n;
         return target;
       }
     }
