@@ -1,0 +1,104 @@
+// The admin listener's fastify instance (CONTRACT §4): its own instance, never reachable through
+// the proxy listeners. Built here, listened on by app.ts. Strict everywhere: JSON bodies only
+// (415 otherwise), no coercion, unknown fields rejected, every error `{ statusCode, error, message }`
+// naming the field, /api/* behind a bearer token.
+import { STATUS_CODES } from 'node:http';
+import Fastify from 'fastify';
+import type { FastifyBaseLogger, FastifyError, FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
+import { TurnoutError } from '../errors.ts';
+import type { StateManager } from '../state/manager.ts';
+import { bearerAuth } from './auth.ts';
+import { stateRoutes } from './routes-state.ts';
+import { createStrictAjv, formatValidationErrors } from './schemas.ts';
+import type { StickyView } from './state-view.ts';
+
+export interface AdminDeps {
+  /** The bearer token every /api/* request must carry; empty → refuses to build. */
+  token: string;
+  state: StateManager;
+  /** /readyz: true when the active colour has a healthy target (and the process is not draining). */
+  isReady: () => boolean;
+  /** The config's `routing.sticky`, echoed by GET /api/v1/state (default: the config defaults). */
+  sticky?: StickyView;
+  /** The current or last rollout's summary for GET /api/v1/state; null/absent when none ever ran. */
+  rolloutSummary?: () => unknown;
+  /** A pino logger (fastify's loggerInstance); silent when absent. */
+  logger?: FastifyBaseLogger;
+  /** Largest accepted request body in bytes (default 64 KiB). */
+  bodyLimit?: number;
+  // Other parts extend these (narrow the type in place when you wire your routes):
+  telemetry?: unknown;
+  metricsRegistry?: unknown;
+  rollouts?: unknown;
+  windows?: unknown;
+}
+
+export type AdminRoutePlugin = (app: FastifyInstance, opts: { deps: AdminDeps }) => Promise<void>;
+
+export const ADMIN_BODY_LIMIT = 64 * 1024;
+
+export async function buildAdminServer(deps: AdminDeps): Promise<FastifyInstance> {
+  const checkBearer = bearerAuth(deps.token); // throws on an empty token, before anything is built
+  const bodyLimit = deps.bodyLimit ?? ADMIN_BODY_LIMIT;
+  const app = Fastify({
+    ...(deps.logger ? { loggerInstance: deps.logger } : { logger: false }),
+    bodyLimit,
+    // Error messages name fields as `body.weight`, not Ajv's `/weight`.
+    schemaErrorFormatter: (errors, dataVar) => new Error(formatValidationErrors(errors, dataVar)),
+    return503OnClosing: true,
+  });
+
+  const ajv = createStrictAjv();
+  app.setValidatorCompiler(({ schema }) => ajv.compile(schema));
+
+  // JSON only: drop fastify's text/plain parser (anything but JSON → 415). An empty body is
+  // "no body" (so `POST /flip` with a JSON content-type and nothing in it is fine); the schema
+  // decides whether a body is required.
+  app.removeAllContentTypeParsers();
+  app.addContentTypeParser('application/json', { parseAs: 'string', bodyLimit }, (_request, body, done) => {
+    const text = String(body);
+    if (text.trim().length === 0) return done(null, undefined);
+    try {
+      done(null, JSON.parse(text));
+    } catch (err) {
+      done(new TurnoutError('TURNOUT_ERR_BAD_REQUEST', `body is not valid JSON (${(err as Error).message})`), undefined);
+    }
+  });
+
+  app.addHook('onRequest', checkBearer);
+  app.setErrorHandler(errorHandler);
+  app.setNotFoundHandler((request, reply) => {
+    reply.code(404).send({ statusCode: 404, error: 'Not Found', message: `no route ${request.method} ${request.url.split('?')[0]}` });
+  });
+
+  await app.register(stateRoutes, { deps });
+  // Route plugins of other parts register here, one line each, e.g.
+  //   await app.register(upstreamRoutes, { deps });
+  // Their /api/* routes are behind the bearer check and share the strict validator and the
+  // JSON error shape; /metrics, /healthz, /readyz and the dashboard page are public.
+
+  return app;
+}
+
+function errorHandler(this: FastifyInstance, err: FastifyError | TurnoutError, request: FastifyRequest, reply: FastifyReply): void {
+  if (err instanceof TurnoutError) {
+    if (err.statusCode >= 500) request.log.error({ err }, err.message);
+    reply.code(err.statusCode).send(err.toJSON());
+    return;
+  }
+  const status = err.statusCode ?? 500;
+  if (err.validation) {
+    reply.code(400).send({ statusCode: 400, error: 'Bad Request', message: err.message });
+    return;
+  }
+  if (err.code === 'FST_ERR_CTP_INVALID_MEDIA_TYPE' || status === 415) {
+    reply.code(415).send(new TurnoutError('TURNOUT_ERR_UNSUPPORTED_MEDIA_TYPE').toJSON());
+    return;
+  }
+  if (status >= 400 && status < 500) {
+    reply.code(status).send({ statusCode: status, error: STATUS_CODES[status] ?? 'Client Error', message: err.message });
+    return;
+  }
+  request.log.error({ err }, 'admin request failed');
+  reply.code(500).send({ statusCode: 500, error: 'Internal Server Error', message: 'internal error' });
+}

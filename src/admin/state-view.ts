@@ -1,0 +1,43 @@
+// The public JSON shape of the routing state (CONTRACT §4, GET /api/v1/state), shared by the
+// admin routes and the typed client.
+import type { Colour, Weight } from '../domain.ts';
+import { otherColour, WEIGHT_SCALE } from '../domain.ts';
+import type { StickyBy } from '../config/types.ts';
+import type { RoutingState } from '../state/model.ts';
+
+export interface StickyView {
+  readonly by: StickyBy;
+  readonly cookie: string;
+  readonly header: string;
+}
+
+export interface StateView {
+  readonly version: number;
+  readonly active: Colour;
+  readonly canary: { readonly colour: Colour; readonly weight: Weight };
+  /** Percent of traffic per colour; sums to 100. */
+  readonly split: { readonly blue: number; readonly green: number };
+  readonly sticky: StickyView;
+  readonly updatedAt: string;
+  /** The current or last rollout's summary (rollout/ provides it); null if none ever ran. */
+  readonly rollout: unknown;
+}
+
+/** The config's default sticky section, for an admin server built without one. */
+export const DEFAULT_STICKY: StickyView = Object.freeze({ by: 'cookie', cookie: 'turnout_id', header: 'x-user-id' });
+
+export function stateView(state: RoutingState, sticky: StickyView, rollout: unknown): StateView {
+  const canary = otherColour(state.active);
+  // Integer arithmetic on the 4-decimal scale, so 100 - 12.3456 is 87.6544, not 87.65440000000001.
+  const stable = (100 * WEIGHT_SCALE - Math.round(state.weight * WEIGHT_SCALE)) / WEIGHT_SCALE;
+  const split = state.active === 'blue' ? { blue: stable, green: state.weight } : { blue: state.weight, green: stable };
+  return {
+    version: state.version,
+    active: state.active,
+    canary: { colour: canary, weight: state.weight },
+    split,
+    sticky: { by: sticky.by, cookie: sticky.cookie, header: sticky.header },
+    updatedAt: state.updatedAt,
+    rollout: rollout ?? null,
+  };
+}

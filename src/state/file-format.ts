@@ -1,0 +1,105 @@
+// The on-disk shape of the state file, and a strict reader: a file that parses but does not have
+// this shape is as unreadable as one that does not parse (serve refuses to start, naming the file).
+import { isColour, isValidWeight } from '../domain.ts';
+import type { Action, AuditEvent, ColourWeight, RoutingState } from './model.ts';
+import type { StoredState } from './store.ts';
+
+export const FILE_FORMAT = 'turnout-state/1';
+
+export interface StateFile {
+  readonly format: typeof FILE_FORMAT;
+  readonly state: RoutingState;
+  /** Oldest first, bounded. */
+  readonly events: readonly AuditEvent[];
+}
+
+const ACTIONS: ReadonlySet<string> = new Set<Action>([
+  'weight', 'flip', 'rollback', 'rollout.start', 'rollout.step', 'rollout.pause', 'rollout.resume', 'rollout.promote', 'rollout.abort',
+]);
+
+class ShapeError extends Error {}
+
+function fail(path: string, what: string): never {
+  throw new ShapeError(`${path} ${what}`);
+}
+
+function obj(value: unknown, path: string): Record<string, unknown> {
+  if (value === null || typeof value !== 'object' || Array.isArray(value)) fail(path, 'must be an object');
+  return value as Record<string, unknown>;
+}
+
+function int(value: unknown, path: string): number {
+  if (!Number.isSafeInteger(value) || (value as number) < 0) fail(path, 'must be a non-negative integer');
+  return value as number;
+}
+
+function str(value: unknown, path: string): string {
+  if (typeof value !== 'string') fail(path, 'must be a string');
+  return value;
+}
+
+function colourWeight(value: unknown, path: string): ColourWeight {
+  const o = obj(value, path);
+  if (!isColour(o.active)) fail(`${path}.active`, 'must be blue or green');
+  if (!isValidWeight(o.weight)) fail(`${path}.weight`, 'must be a weight 0..100');
+  return { active: o.active, weight: o.weight };
+}
+
+export function checkState(value: unknown, path = 'state'): RoutingState {
+  const o = obj(value, path);
+  const { active, weight } = colourWeight(o, path);
+  if (!Array.isArray(o.flips)) fail(`${path}.flips`, 'must be an array');
+  const flips = o.flips.map((f, i) => {
+    const fo = obj(f, `${path}.flips[${i}]`);
+    return { version: int(fo.version, `${path}.flips[${i}].version`), from: colourWeight(fo.from, `${path}.flips[${i}].from`) };
+  });
+  if (!('rollout' in o)) fail(`${path}.rollout`, 'is missing');
+  return {
+    version: int(o.version, `${path}.version`),
+    active,
+    weight,
+    updatedAt: str(o.updatedAt, `${path}.updatedAt`),
+    flips,
+    rollout: o.rollout ?? null,
+  };
+}
+
+export function checkEvent(value: unknown, path: string): AuditEvent {
+  const o = obj(value, path);
+  if (typeof o.action !== 'string' || !ACTIONS.has(o.action)) fail(`${path}.action`, 'is not a known action');
+  return {
+    at: str(o.at, `${path}.at`),
+    version: int(o.version, `${path}.version`),
+    action: o.action as Action,
+    from: colourWeight(o.from, `${path}.from`),
+    to: colourWeight(o.to, `${path}.to`),
+    actor: str(o.actor, `${path}.actor`),
+    reason: str(o.reason, `${path}.reason`),
+  };
+}
+
+/** Parses a state file's text; throws an Error whose message says what is wrong and where. */
+export function parseStateFile(text: string): StoredState {
+  let json: unknown;
+  try {
+    json = JSON.parse(text);
+  } catch (err) {
+    throw new Error(`not valid JSON (${(err as Error).message})`);
+  }
+  try {
+    const o = obj(json, 'file');
+    if (o.format !== FILE_FORMAT) fail('format', `must be "${FILE_FORMAT}"`);
+    const state = checkState(o.state);
+    if (!Array.isArray(o.events)) fail('events', 'must be an array');
+    const events = o.events.map((e, i) => checkEvent(e, `events[${i}]`));
+    return { state, events };
+  } catch (err) {
+    if (err instanceof ShapeError) throw new Error(`not a Turnout state file: ${err.message}`);
+    throw err;
+  }
+}
+
+export function serializeStateFile(state: RoutingState, events: readonly AuditEvent[]): string {
+  const file: StateFile = { format: FILE_FORMAT, state, events };
+  return JSON.stringify(file) + '\n';
+}
