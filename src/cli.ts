@@ -1,0 +1,98 @@
+#!/usr/bin/env node
+// The `turnout` command (CONTRACT §1): `serve --config FILE` runs the proxy; the other
+// subcommands are admin clients over the REST API. Exit 0 on success; 1 with a one-line reason
+// when the admin API cannot be reached or answers an error; 2 for bad arguments.
+import { parseArgs } from 'node:util';
+import { AdminClientError } from './client/admin-client.ts';
+import type { CliIO, CommandSpec } from './client/commands.ts';
+import { eventsCommand, flipCommand, rollbackCommand, statusCommand, UsageError, weightCommand } from './client/commands.ts';
+
+const serveCommand: CommandSpec = {
+  usage: 'serve --config FILE',
+  summary: 'Run the proxy from a YAML or JSON config file.',
+  async run(args, io) {
+    let config: string | undefined;
+    try {
+      const { values } = parseArgs({ args, options: { config: { type: 'string', short: 'c' }, help: { type: 'boolean', short: 'h' } }, strict: true });
+      if (values.help) {
+        io.stdout(`usage: turnout ${serveCommand.usage}\n\n${serveCommand.summary}\n`);
+        return 0;
+      }
+      config = values.config;
+    } catch (err) {
+      throw new UsageError((err as Error).message);
+    }
+    if (config === undefined) throw new UsageError('serve needs --config FILE');
+    // Imported only for `serve`, so the admin subcommands stay light.
+    const { runServe } = await import('./server.ts');
+    await runServe(config);
+    return 0; // the listeners keep the process alive; signals end it
+  },
+};
+
+/** One line each; another part adds its subcommand here (e.g. `rollout`, lazily imported). */
+export const COMMANDS: Readonly<Record<string, CommandSpec>> = {
+  serve: serveCommand,
+  status: statusCommand,
+  weight: weightCommand,
+  flip: flipCommand,
+  rollback: rollbackCommand,
+  events: eventsCommand,
+  // rollout: lazyCommand('rollout …', 'Progressive rollouts.', () => import('./client/rollout-commands.ts').then((m) => m.rolloutCommand)),
+};
+
+/** A subcommand whose module loads only when it runs. */
+export function lazyCommand(usage: string, summary: string, load: () => Promise<CommandSpec>): CommandSpec {
+  return { usage, summary, run: async (args, io) => (await load()).run(args, io) };
+}
+
+export function usage(): string {
+  const lines = Object.values(COMMANDS).map((c) => `  turnout ${c.usage}\n      ${c.summary}`);
+  return `Turnout: blue-green and canary releases at the edge.
+
+usage:
+${lines.join('\n')}
+
+Admin commands talk to --admin URL (default http://127.0.0.1:9901) with the token from
+TURNOUT_ADMIN_TOKEN. Add --json for machine-readable output, --help after a command for its options.
+`;
+}
+
+export async function main(argv: string[], io: CliIO): Promise<number> {
+  const [name, ...rest] = argv;
+  if (name === undefined || name === '--help' || name === '-h' || name === 'help') {
+    io.stdout(usage());
+    return name === undefined ? 2 : 0;
+  }
+  const command = Object.hasOwn(COMMANDS, name) ? COMMANDS[name] : undefined;
+  if (command === undefined) {
+    io.stderr(`turnout: unknown command "${name}" (try turnout --help)\n`);
+    return 2;
+  }
+  try {
+    return await command.run(rest, io);
+  } catch (err) {
+    if (err instanceof UsageError) {
+      io.stderr(`turnout ${name}: ${err.message} (usage: turnout ${command.usage})\n`);
+      return 2;
+    }
+    if (err instanceof AdminClientError) {
+      io.stderr(`turnout ${name}: ${err.message}\n`);
+      return 1;
+    }
+    io.stderr(`turnout ${name}: ${(err as Error).message ?? String(err)}\n`);
+    return 1;
+  }
+}
+
+const processIO: CliIO = {
+  stdout: (text) => process.stdout.write(text),
+  stderr: (text) => process.stderr.write(text),
+  env: process.env,
+};
+
+// Run only as the program, not when a test imports main().
+if (import.meta.main) {
+  // exitCode, not exit(): stdout drains first, and `serve` keeps running on its listeners.
+  process.exitCode = await main(process.argv.slice(2), processIO);
+}

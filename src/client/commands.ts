@@ -1,0 +1,233 @@
+// The admin subcommands of the `turnout` CLI (status, weight, flip, rollback, events) and the
+// small kit every subcommand shares: common options (--admin, --json, --help), the client built
+// from them, and the output helpers. `src/client/rollout-commands.ts` builds on the same kit.
+import { parseArgs } from 'node:util';
+import type { ParseArgsConfig } from 'node:util';
+import type { StateView } from '../admin/state-view.ts';
+import type { AuditEvent } from '../state/model.ts';
+import { AdminClient, DEFAULT_ADMIN_URL } from './admin-client.ts';
+import type { ChangeOptions } from './admin-client.ts';
+
+export interface CliIO {
+  readonly stdout: (text: string) => void;
+  readonly stderr: (text: string) => void;
+  readonly env: Readonly<Record<string, string | undefined>>;
+}
+
+/** A subcommand: its arguments after the command name → exit code. Throw UsageError for bad arguments. */
+export type Command = (args: string[], io: CliIO) => Promise<number>;
+
+export interface CommandSpec {
+  readonly usage: string;
+  readonly summary: string;
+  readonly run: Command;
+}
+
+/** Bad command-line arguments: printed with a hint, exit 2. */
+export class UsageError extends Error {
+  override name = 'UsageError';
+}
+
+export type OptionSpecs = NonNullable<ParseArgsConfig['options']>;
+
+export const COMMON_OPTIONS = {
+  admin: { type: 'string' },
+  json: { type: 'boolean' },
+  help: { type: 'boolean', short: 'h' },
+} as const satisfies OptionSpecs;
+
+const CHANGE_OPTIONS = {
+  reason: { type: 'string' },
+  'if-match': { type: 'string' },
+  actor: { type: 'string' },
+} as const satisfies OptionSpecs;
+
+export const COMMON_HELP = `  --admin URL   admin API (default ${DEFAULT_ADMIN_URL}); token from TURNOUT_ADMIN_TOKEN
+  --json        print the API's JSON instead of a summary`;
+
+export interface ParsedCommand {
+  readonly values: Record<string, string | boolean | undefined>;
+  readonly positionals: string[];
+  readonly json: boolean;
+  readonly help: boolean;
+  readonly client: AdminClient;
+}
+
+/** Parses a subcommand's arguments strictly (unknown options are usage errors) and builds its client. */
+export function parseCommand(args: string[], io: CliIO, options: OptionSpecs = {}, maxPositionals = 0): ParsedCommand {
+  let parsed;
+  try {
+    parsed = parseArgs({ args, options: { ...COMMON_OPTIONS, ...options }, allowPositionals: true, strict: true });
+  } catch (err) {
+    throw new UsageError((err as Error).message);
+  }
+  const values = parsed.values as Record<string, string | boolean | undefined>;
+  if (parsed.positionals.length > maxPositionals && values.help !== true) {
+    throw new UsageError(`unexpected argument: ${parsed.positionals[maxPositionals]}`);
+  }
+  const baseUrl = typeof values.admin === 'string' ? values.admin : (io.env.TURNOUT_ADMIN_URL ?? DEFAULT_ADMIN_URL);
+  if (!/^https?:\/\/[^\s/]+/.test(baseUrl)) throw new UsageError(`--admin must be an http(s) URL, got ${baseUrl}`);
+  const token = io.env.TURNOUT_ADMIN_TOKEN;
+  return {
+    values,
+    positionals: parsed.positionals,
+    json: values.json === true,
+    help: values.help === true,
+    client: new AdminClient({ baseUrl, ...(token ? { token } : {}) }),
+  };
+}
+
+export function printJson(io: CliIO, value: unknown): void {
+  io.stdout(JSON.stringify(value, null, 2) + '\n');
+}
+
+/** `8` → `8%`, `12.3456` → `12.3456%`. */
+export function percent(weight: number): string {
+  return `${weight}%`;
+}
+
+export function formatState(view: StateView): string {
+  const rows: [string, string][] = [
+    ['active', `${view.active}`],
+    ['canary', `${view.canary.colour} at ${percent(view.canary.weight)}`],
+    ['split', `blue ${percent(view.split.blue)} · green ${percent(view.split.green)}`],
+    ['sticky', view.sticky.by === 'none' ? 'none' : `by ${view.sticky.by}${stickyKey(view)}`],
+    ['rollout', formatRollout(view.rollout)],
+    ['version', `${view.version}`],
+    ['updated', view.updatedAt],
+  ];
+  return rows.map(([k, v]) => `${k.padEnd(8)} ${v}`).join('\n') + '\n';
+}
+
+function stickyKey(view: StateView): string {
+  if (view.sticky.by === 'cookie') return ` (${view.sticky.cookie})`;
+  if (view.sticky.by === 'header') return ` (${view.sticky.header})`;
+  return '';
+}
+
+function formatRollout(rollout: unknown): string {
+  if (rollout === null || rollout === undefined) return 'none';
+  if (typeof rollout === 'object') {
+    const r = rollout as { status?: unknown; step?: unknown; steps?: unknown };
+    if (typeof r.status === 'string') {
+      const steps = Array.isArray(r.steps) ? r.steps.length : r.steps;
+      const step = typeof r.step === 'number' && steps !== undefined ? `, step ${r.step + 1}/${String(steps)}` : '';
+      return `${r.status}${step}`;
+    }
+  }
+  return JSON.stringify(rollout);
+}
+
+export function formatEvents(events: readonly AuditEvent[]): string {
+  if (events.length === 0) return 'no events\n';
+  const header = ['VERSION', 'AT', 'ACTION', 'FROM', 'TO', 'ACTOR', 'REASON'];
+  const rows = events.map((e) => [
+    String(e.version),
+    e.at,
+    e.action,
+    `${e.from.active} ${percent(e.from.weight)}`,
+    `${e.to.active} ${percent(e.to.weight)}`,
+    e.actor,
+    e.reason,
+  ]);
+  const widths = header.map((h, i) => Math.max(h.length, ...rows.map((r) => (r[i] ?? '').length)));
+  return (
+    [header, ...rows].map((r) => r.map((cell, i) => (i === r.length - 1 ? cell : cell.padEnd(widths[i] ?? 0))).join('  ').trimEnd()).join('\n') + '\n'
+  );
+}
+
+function changeOptions(values: ParsedCommand['values']): ChangeOptions {
+  const options: ChangeOptions = {};
+  const ifMatch = values['if-match'];
+  if (typeof ifMatch === 'string') {
+    if (!/^\d{1,15}$/.test(ifMatch)) throw new UsageError('--if-match must be a version number');
+    options.ifMatch = Number(ifMatch);
+  }
+  if (typeof values.reason === 'string') options.reason = values.reason;
+  if (typeof values.actor === 'string') options.actor = values.actor;
+  return options;
+}
+
+function help(io: CliIO, usage: string, summary: string, extra = ''): number {
+  io.stdout(`usage: turnout ${usage}\n\n${summary}\n\n${extra}${COMMON_HELP}\n`);
+  return 0;
+}
+
+const CHANGE_HELP = `  --reason TEXT     why (recorded in the audit log)
+  --actor NAME      who (recorded in the audit log; default "admin")
+  --if-match N      apply only if the state is still at version N (else 412)
+`;
+
+export const statusCommand: CommandSpec = {
+  usage: 'status [--admin URL] [--json]',
+  summary: 'Show the active colour, the canary weight, the split and the rollout.',
+  async run(args, io) {
+    const cmd = parseCommand(args, io);
+    if (cmd.help) return help(io, statusCommand.usage, statusCommand.summary);
+    const view = await cmd.client.state();
+    if (cmd.json) printJson(io, view);
+    else io.stdout(formatState(view));
+    return 0;
+  },
+};
+
+export const weightCommand: CommandSpec = {
+  usage: 'weight N [--reason TEXT] [--if-match VERSION] [--admin URL] [--json]',
+  summary: 'Send N percent (0..100, at most 4 decimals) of traffic to the canary (the idle colour).',
+  async run(args, io) {
+    const cmd = parseCommand(args, io, CHANGE_OPTIONS, 1);
+    if (cmd.help) return help(io, weightCommand.usage, weightCommand.summary, CHANGE_HELP);
+    const raw = cmd.positionals[0];
+    if (raw === undefined) throw new UsageError('weight needs a number: turnout weight 8');
+    if (!/^\d+(\.\d+)?$/.test(raw)) throw new UsageError(`weight must be a number 0..100, got ${raw}`);
+    const view = await cmd.client.setWeight(Number(raw), changeOptions(cmd.values));
+    if (cmd.json) printJson(io, view);
+    else io.stdout(`canary ${view.canary.colour} at ${percent(view.canary.weight)}, ${view.active} at ${percent(view.split[view.active])} (version ${view.version})\n`);
+    return 0;
+  },
+};
+
+export const flipCommand: CommandSpec = {
+  usage: 'flip [--reason TEXT] [--if-match VERSION] [--admin URL] [--json]',
+  summary: 'Make the idle colour active (canary weight back to 0).',
+  async run(args, io) {
+    const cmd = parseCommand(args, io, CHANGE_OPTIONS);
+    if (cmd.help) return help(io, flipCommand.usage, flipCommand.summary, CHANGE_HELP);
+    const view = await cmd.client.flip(changeOptions(cmd.values));
+    if (cmd.json) printJson(io, view);
+    else io.stdout(`flipped: ${view.active} is active, ${view.canary.colour} idle at 0% (version ${view.version})\n`);
+    return 0;
+  },
+};
+
+export const rollbackCommand: CommandSpec = {
+  usage: 'rollback [--reason TEXT] [--if-match VERSION] [--admin URL] [--json]',
+  summary: 'Canary weight > 0: set it to 0. Otherwise undo the last flip.',
+  async run(args, io) {
+    const cmd = parseCommand(args, io, CHANGE_OPTIONS);
+    if (cmd.help) return help(io, rollbackCommand.usage, rollbackCommand.summary, CHANGE_HELP);
+    const view = await cmd.client.rollback(changeOptions(cmd.values));
+    if (cmd.json) printJson(io, view);
+    else io.stdout(`rolled back: ${view.active} is active, ${view.canary.colour} at ${percent(view.canary.weight)} (version ${view.version})\n`);
+    return 0;
+  },
+};
+
+export const eventsCommand: CommandSpec = {
+  usage: 'events [--limit N] [--admin URL] [--json]',
+  summary: 'Show the audit log, newest first.',
+  async run(args, io) {
+    const cmd = parseCommand(args, io, { limit: { type: 'string' } });
+    if (cmd.help) return help(io, eventsCommand.usage, eventsCommand.summary, '  --limit N         at most N events (default 100, at most 10000)\n');
+    const raw = cmd.values.limit;
+    let limit: number | undefined;
+    if (typeof raw === 'string') {
+      if (!/^\d{1,6}$/.test(raw)) throw new UsageError(`--limit must be a positive integer, got ${raw}`);
+      limit = Number(raw);
+    }
+    const events = await cmd.client.events(limit);
+    if (cmd.json) printJson(io, events);
+    else io.stdout(formatEvents(events));
+    return 0;
+  },
+};
