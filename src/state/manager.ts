@@ -101,6 +101,8 @@ export class StateManager {
    * event's `actor`/`reason` default to meta's.
    */
   commit(transition: TransitionFn, meta: ChangeMeta): Promise<RoutingState> {
+    // Checked when the change is asked for: changes queued before close() still apply.
+    if (this.#closed) return Promise.reject(new TurnoutError('TURNOUT_ERR_CONFLICT', 'the state manager is closed'));
     const run = this.#queue.then(() => this.#apply(transition, meta));
     this.#queue = run.catch(() => {});
     return run;
@@ -120,7 +122,6 @@ export class StateManager {
   }
 
   async #apply(transition: TransitionFn, meta: ChangeMeta): Promise<RoutingState> {
-    if (this.#closed) throw new TurnoutError('TURNOUT_ERR_CONFLICT', 'the state manager is closed');
     const current = this.#state;
     if (meta.ifMatch !== undefined && meta.ifMatch !== current.version) {
       throw new TurnoutError(
