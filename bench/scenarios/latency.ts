@@ -1,0 +1,21 @@
+// Added latency at a fixed offered load (default 2000 req/s): the same paced load against
+// every contender, interleaved; p50/p99 minus direct-to-origin's of the same round.
+import { runPaced, type LoadResult } from '../lib/load.ts';
+import type { Live } from './throughput.ts';
+
+export type LatencyRound = Record<string, LoadResult>;
+
+export async function latencyRounds(lives: readonly Live[], options: { rounds: number; seconds: number; rate: number; tmpDir: string; log: (line: string) => void }): Promise<LatencyRound[]> {
+  const rounds: LatencyRound[] = [];
+  for (let r = 0; r < options.rounds; r++) {
+    const round: LatencyRound = {};
+    for (const live of lives) {
+      const headers = live.running.connectionHeaders?.(0);
+      const result = await runPaced(live.running.url, { rate: options.rate, seconds: options.seconds, tmpDir: options.tmpDir, headers });
+      round[live.contender.id] = result;
+      options.log(`latency round ${r + 1}/${options.rounds} ${live.contender.id}: ${Math.round(result.rps)} req/s p50 ${result.p50.toFixed(3)} ms p99 ${result.p99.toFixed(3)} ms (${result.tool})`);
+    }
+    rounds.push(round);
+  }
+  return rounds;
+}
