@@ -56,9 +56,22 @@ export function proxyUpgrade(req: IncomingMessage, socket: Duplex, head: Buffer,
     socket.write(lines.join('\r\n') + '\r\n\r\n');
     if (upstreamHead.length > 0) socket.write(upstreamHead);
     if (head.length > 0) upstreamSocket.write(head);
-    upstreamSocket.on('error', () => socket.destroy());
-    socket.on('close', () => upstreamSocket.destroy());
-    upstreamSocket.on('close', () => socket.destroy());
+    // No half-open tunnels: node:http sockets allow half-open, and a WebSocket has its own close
+    // handshake, so when either side ends or fails, both are torn down.
+    const teardown = () => {
+      socket.destroy();
+      upstreamSocket.destroy();
+    };
+    upstreamSocket.on('error', teardown);
+    // One side finished: flush and end the other, and give the pair a moment to close cleanly.
+    const finish = (other: Duplex) => {
+      other.end();
+      setTimeout(teardown, 1_000).unref();
+    };
+    upstreamSocket.on('end', () => finish(socket));
+    socket.on('end', () => finish(upstreamSocket));
+    socket.on('close', teardown);
+    upstreamSocket.on('close', teardown);
     upstreamSocket.pipe(socket);
     socket.pipe(upstreamSocket);
   });
