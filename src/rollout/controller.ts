@@ -169,20 +169,20 @@ export class RolloutController {
   }
 
   pause(meta: RolloutActionMeta): Promise<RolloutView> {
-    return this.#act((cur, now) => records.pauseRollout(cur, now, meta.reason ?? `paused by ${meta.actor}`, this.#history), meta);
+    return this.#act((cur, now) => records.pauseRollout(cur, now, meta.reason || `paused by ${meta.actor}`, this.#history), meta);
   }
 
   resume(meta: RolloutActionMeta): Promise<RolloutView> {
-    return this.#act((cur, now) => records.resumeRollout(cur, now, meta.reason ?? `resumed by ${meta.actor}`, this.#history), meta);
+    return this.#act((cur, now) => records.resumeRollout(cur, now, meta.reason || `resumed by ${meta.actor}`, this.#history), meta);
   }
 
   /** Skips the remaining steps: the canary becomes active. */
   promote(meta: RolloutActionMeta): Promise<RolloutView> {
-    return this.#act((cur, now) => records.promoteRollout(cur, now, meta.reason ?? `promoted by ${meta.actor}`, this.#history), meta);
+    return this.#act((cur, now) => records.promoteRollout(cur, now, meta.reason || `promoted by ${meta.actor}`, this.#history), meta);
   }
 
   abort(meta: RolloutActionMeta): Promise<RolloutView> {
-    return this.#act((cur, now) => records.abortRollout(cur, now, meta.reason ?? `aborted by ${meta.actor}`, this.#history), meta);
+    return this.#act((cur, now) => records.abortRollout(cur, now, meta.reason || `aborted by ${meta.actor}`, this.#history), meta);
   }
 
   async #act(fn: (current: RoutingState, now: number) => Transition, meta: RolloutActionMeta): Promise<RolloutView> {

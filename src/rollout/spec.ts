@@ -10,15 +10,16 @@ export const MAX_STEPS = 50;
 export const MAX_HOLD_SECONDS = 7 * 24 * 3600;
 export const MAX_INTERVAL_SECONDS = 3600;
 
+/** Messages read like the admin API's schema errors: `body.steps[1].weight must be …`. */
 function bad(field: string, what: string): never {
-  throw new TurnoutError('TURNOUT_ERR_BAD_REQUEST', `${field}: ${what}`);
+  throw new TurnoutError('TURNOUT_ERR_BAD_REQUEST', `${field === 'body' ? 'body' : `body.${field}`} ${what}`);
 }
 
 function object(value: unknown, field: string, allowed: readonly string[]): Record<string, unknown> {
   if (value === null || typeof value !== 'object' || Array.isArray(value)) bad(field, 'must be an object');
   const o = value as Record<string, unknown>;
   for (const key of Object.keys(o)) {
-    if (!allowed.includes(key)) bad(field === 'body' ? key : `${field}.${key}`, `unknown field (allowed: ${allowed.join(', ')})`);
+    if (!allowed.includes(key)) bad(field === 'body' ? key : `${field}.${key}`, `is not allowed (known fields: ${allowed.join(', ')})`);
   }
   return o;
 }
@@ -33,8 +34,8 @@ type Range = { min?: number; max?: number; minExclusive?: number; maxExclusive?:
 function ranged(value: unknown, field: string, r: Range): number {
   const n = number(value, field);
   if (r.integer && !Number.isInteger(n)) bad(field, 'must be an integer');
-  if (r.min !== undefined && n < r.min) bad(field, `must be ≥ ${r.min}`);
-  if (r.max !== undefined && n > r.max) bad(field, `must be ≤ ${r.max}`);
+  if (r.min !== undefined && n < r.min) bad(field, `must be >= ${r.min}`);
+  if (r.max !== undefined && n > r.max) bad(field, `must be <= ${r.max}`);
   if (r.minExclusive !== undefined && n <= r.minExclusive) bad(field, `must be > ${r.minExclusive}`);
   if (r.maxExclusive !== undefined && n >= r.maxExclusive) bad(field, `must be < ${r.maxExclusive}`);
   return n;
@@ -63,7 +64,7 @@ function parseSteps(value: unknown): RolloutStep[] {
     if (!('weight' in o)) bad(`${field}.weight`, 'is required');
     if (!('holdSeconds' in o)) bad(`${field}.holdSeconds`, 'is required');
     const weight = number(o.weight, `${field}.weight`);
-    if (!isValidWeight(weight) || weight <= 0) bad(`${field}.weight`, 'must be > 0 and ≤ 100 with at most 4 decimals');
+    if (!isValidWeight(weight) || weight <= 0) bad(`${field}.weight`, 'must be > 0 and <= 100 with at most 4 decimals');
     const previous = steps[i - 1];
     if (previous !== undefined && weight <= previous.weight) {
       bad(`${field}.weight`, `must be greater than steps[${i - 1}].weight (${previous.weight}): weights increase`);

@@ -1,8 +1,8 @@
 // Exact tests against hand-computed values (closed forms where they exist).
-import t from 'tap';
+import t, { type Test } from 'tap';
 import { binomialUpperTail, fisherUpperTail, logChoose, logGamma } from '../../src/rollout/statistics.ts';
 
-const close = (t: Tap.Test, actual: number, expected: number, rel: number, msg: string) =>
+const close = (t: Test, actual: number, expected: number, rel: number, msg: string) =>
   t.ok(Math.abs(actual - expected) <= rel * Math.max(Math.abs(expected), 1e-300), `${msg}: ${actual} ≈ ${expected}`);
 
 t.test('logGamma and logChoose', async (t) => {

@@ -1,0 +1,58 @@
+// The rollout routes (CONTRACT §4): start a progressive rollout, read it, and pause, resume,
+// promote or abort it. Every change goes through the RolloutController, which commits through
+// StateManager like any other change (versioned, audited, If-Match honoured). Who and why come
+// from the same headers as the state routes (`x-turnout-actor`, `x-turnout-reason`, or the
+// body's `reason`).
+//
+// The rollout body is validated by rollout/spec.ts rather than a JSON schema: it checks
+// relations between fields (weights increasing) and names the field in every message.
+import type { FastifyInstance } from 'fastify';
+import { TurnoutError } from '../errors.ts';
+import type { RolloutController } from '../rollout/controller.ts';
+import { changeMeta } from './routes-state.ts';
+import { actionBody, MAX_REASON } from './schemas.ts';
+import type { AdminDeps } from './server.ts';
+
+/** What the routes need of the controller (RolloutController satisfies it). */
+export type RolloutApi = Pick<RolloutController, 'create' | 'current' | 'pause' | 'resume' | 'promote' | 'abort' | 'summary'>;
+
+const ACTIONS = ['pause', 'resume', 'promote', 'abort'] as const;
+
+/** Splits an optional `reason` off a rollout body (the rest is the rollout spec). */
+function takeReason(body: unknown): { spec: unknown; reason: string | undefined } {
+  if (body === null || typeof body !== 'object' || Array.isArray(body) || !('reason' in body)) return { spec: body, reason: undefined };
+  const { reason, ...spec } = body as Record<string, unknown>;
+  if (typeof reason !== 'string' || reason.length > MAX_REASON) {
+    throw new TurnoutError('TURNOUT_ERR_BAD_REQUEST', `body.reason must be a string of at most ${MAX_REASON} characters`);
+  }
+  return { spec, reason };
+}
+
+export async function rolloutRoutes(app: FastifyInstance, opts: { deps: AdminDeps }): Promise<void> {
+  const rollouts = opts.deps.rollouts as RolloutApi | undefined;
+  if (rollouts === undefined) return;
+  // GET /api/v1/state's `rollout` field, unless the composition root supplied its own.
+  opts.deps.rolloutSummary ??= () => rollouts.summary();
+
+  app.post('/api/v1/rollouts', async (request, reply) => {
+    const { spec, reason } = takeReason(request.body);
+    const meta = changeMeta(request, reason);
+    const view = await rollouts.create(spec, meta);
+    reply.code(201);
+    return view;
+  });
+
+  app.get('/api/v1/rollouts/current', async () => {
+    const view = rollouts.current();
+    if (view === null) throw new TurnoutError('TURNOUT_ERR_NOT_FOUND', 'no rollout has run');
+    return view;
+  });
+
+  for (const action of ACTIONS) {
+    app.post<{ Body: { reason?: string } | null }>(
+      `/api/v1/rollouts/current/${action}`,
+      { schema: { body: actionBody } },
+      async (request) => rollouts[action](changeMeta(request, request.body?.reason)),
+    );
+  }
+}
