@@ -1,0 +1,259 @@
+// The Prometheus registry behind GET /metrics: its own prom-client Registry (never the global
+// one), process metrics, and Turnout's metrics. Nothing here runs per request: every metric
+// reads Telemetry's cumulative totals, the pools and the routing snapshot in its `collect()`
+// callback at scrape time. Every name starts with `turnout_`. Targets are labelled by their URL:
+// it comes from the operator's own config, and targets are fixed for the process lifetime, so
+// the label set is small and bounded.
+import { Counter, Gauge, Histogram, Registry, collectDefaultMetrics } from 'prom-client';
+import { COLOURS, ERROR_KINDS, systemClock, type Clock, type Colour } from '../domain.ts';
+import type { RoutingSnapshot } from '../state/model.ts';
+import type { ColourPool } from '../upstream/pool.ts';
+import type { TargetProbeStats } from '../upstream/health-check.ts';
+import { isAvailable, type Telemetry } from './telemetry.ts';
+import { LATENCY_BUCKETS_SECONDS, STATUS_CLASSES } from './totals.ts';
+
+export interface MetricsRegistryOptions {
+  readonly telemetry: Telemetry;
+  readonly pools: Readonly<Record<Colour, ColourPool>>;
+  readonly getSnapshot: () => RoutingSnapshot;
+  /** The active health checker (its probe and transition counters); optional. */
+  readonly health?: { stats(): readonly TargetProbeStats[] };
+  /** Accepted for the composition root's convenience; no rollout metrics yet. */
+  readonly rollouts?: unknown;
+  readonly clock?: Clock;
+  /** Process metrics (CPU, memory, event loop, GC) with the turnout_ prefix; default true. */
+  readonly processMetrics?: boolean;
+}
+
+/** The label used for requests that reached no target (the proxy's own 503). */
+export const NO_TARGET = 'none';
+
+export function createMetricsRegistry(options: MetricsRegistryOptions): Registry {
+  const { telemetry, pools, getSnapshot } = options;
+  const clock = options.clock ?? systemClock;
+  const register = new Registry();
+  const registers = [register];
+  if (options.processMetrics !== false) collectDefaultMetrics({ register, prefix: 'turnout_' });
+
+  const targetLabel = (colour: Colour, row: number) => pools[colour].targets[row]?.url ?? NO_TARGET;
+
+  new Counter({
+    name: 'turnout_requests_total',
+    help: 'Finished proxied requests by colour, target and status class (none: the client hung up before an answer).',
+    labelNames: ['colour', 'target', 'status_class'] as const,
+    registers,
+    collect() {
+      this.reset();
+      for (const colour of COLOURS) {
+        const totals = telemetry.totals(colour);
+        for (let row = 0; row <= totals.targets; row++) {
+          for (let c = 0; c < STATUS_CLASSES.length; c++) {
+            const value = totals.requests[row * STATUS_CLASSES.length + c]!;
+            // Series for real targets always exist (rate() needs the zero); `none` only once used.
+            if (value > 0 || (row < totals.targets && c === 2)) {
+              this.inc({ colour, target: targetLabel(colour, row), status_class: STATUS_CLASSES[c]! }, value);
+            }
+          }
+        }
+      }
+    },
+  });
+
+  new Counter({
+    name: 'turnout_upstream_errors_total',
+    help: 'Upstream errors (CONTRACT §5) by colour, target and kind: status5xx, refused, reset, timeout, no_healthy_target.',
+    labelNames: ['colour', 'target', 'kind'] as const,
+    registers,
+    collect() {
+      this.reset();
+      for (const colour of COLOURS) {
+        const totals = telemetry.totals(colour);
+        for (let row = 0; row <= totals.targets; row++) {
+          for (let k = 0; k < ERROR_KINDS.length; k++) {
+            const value = totals.errors[row * ERROR_KINDS.length + k]!;
+            const kind = ERROR_KINDS[k]!;
+            // Zero series for every real target and kind it can have, so error ratios are never "no data".
+            if (value > 0 || (row < totals.targets && kind !== 'no_healthy_target')) {
+              this.inc({ colour, target: targetLabel(colour, row), kind }, value);
+            }
+          }
+        }
+      }
+    },
+  });
+
+  register.registerMetric(new AggregatedLatencyHistogram(telemetry) as Histogram<string>);
+
+  new Gauge({
+    name: 'turnout_in_flight_requests',
+    help: 'Requests sent to a target and not finished yet.',
+    labelNames: ['colour', 'target'] as const,
+    registers,
+    collect() {
+      for (const colour of COLOURS) {
+        for (const target of pools[colour].targets) this.set({ colour, target: target.url }, telemetry.inFlightOf(target));
+      }
+    },
+  });
+
+  new Gauge({
+    name: 'turnout_canary_weight_percent',
+    help: 'Percent of traffic routed to the canary (the idle colour), 0..100.',
+    registers,
+    collect() {
+      this.set(getSnapshot().weight);
+    },
+  });
+
+  new Gauge({
+    name: 'turnout_active_colour',
+    help: '1 for the colour serving production, 0 for the other.',
+    labelNames: ['colour'] as const,
+    registers,
+    collect() {
+      const active = getSnapshot().active;
+      for (const colour of COLOURS) this.set({ colour }, colour === active ? 1 : 0);
+    },
+  });
+
+  new Gauge({
+    name: 'turnout_state_version',
+    help: 'Version of the routing state; it increments on every change.',
+    registers,
+    collect() {
+      this.set(getSnapshot().version);
+    },
+  });
+
+  new Gauge({
+    name: 'turnout_colour_healthy',
+    help: '1 when the colour has at least one target that receives traffic.',
+    labelNames: ['colour'] as const,
+    registers,
+    collect() {
+      const now = clock.now();
+      for (const colour of COLOURS) this.set({ colour }, pools[colour].targets.some((t) => isAvailable(t, now)) ? 1 : 0);
+    },
+  });
+
+  new Gauge({
+    name: 'turnout_target_healthy',
+    help: '1 when the target receives traffic: its health check passes and it is not ejected.',
+    labelNames: ['colour', 'target'] as const,
+    registers,
+    collect() {
+      const now = clock.now();
+      for (const colour of COLOURS) {
+        for (const target of pools[colour].targets) this.set({ colour, target: target.url }, isAvailable(target, now) ? 1 : 0);
+      }
+    },
+  });
+
+  new Gauge({
+    name: 'turnout_target_ejected',
+    help: '1 while the target is ejected by passive outlier detection (consecutive failed requests).',
+    labelNames: ['colour', 'target'] as const,
+    registers,
+    collect() {
+      const now = clock.now();
+      for (const colour of COLOURS) {
+        for (const target of pools[colour].targets) this.set({ colour, target: target.url }, target.ejectedUntil > now ? 1 : 0);
+      }
+    },
+  });
+
+  const health = options.health;
+  if (health !== undefined) {
+    new Counter({
+      name: 'turnout_health_checks_total',
+      help: 'Active health probes by colour, target and result.',
+      labelNames: ['colour', 'target', 'result'] as const,
+      registers,
+      collect() {
+        this.reset();
+        for (const s of health.stats()) {
+          this.inc({ colour: s.target.colour, target: s.target.url, result: 'success' }, s.successes);
+          this.inc({ colour: s.target.colour, target: s.target.url, result: 'failure' }, s.failures);
+        }
+      },
+    });
+    new Counter({
+      name: 'turnout_health_check_transitions_total',
+      help: 'Changes of a target\'s health-check verdict, by the state it changed to.',
+      labelNames: ['colour', 'target', 'to'] as const,
+      registers,
+      collect() {
+        this.reset();
+        for (const s of health.stats()) {
+          this.inc({ colour: s.target.colour, target: s.target.url, to: 'healthy' }, s.becameHealthy);
+          this.inc({ colour: s.target.colour, target: s.target.url, to: 'unhealthy' }, s.becameUnhealthy);
+        }
+      },
+    });
+    new Gauge({
+      name: 'turnout_target_probe_healthy',
+      help: '1 while the target\'s active health check verdict is healthy.',
+      labelNames: ['colour', 'target'] as const,
+      registers,
+      collect() {
+        for (const s of health.stats()) this.set({ colour: s.target.colour, target: s.target.url }, s.target.probeHealthy ? 1 : 0);
+      },
+    });
+  }
+
+  return register;
+}
+
+type Sample = { labels: Record<string, string | number>; value: number; metricName: string };
+
+/**
+ * `turnout_request_duration_seconds{colour}`: a Prometheus histogram whose buckets are
+ * Telemetry's cumulative counts, produced at scrape time. prom-client's Histogram can only be
+ * fed by observe() per request, so this subclass replaces how it reports its values.
+ */
+const LATENCY_NAME = 'turnout_request_duration_seconds';
+const LATENCY_HELP = 'Time from sending a request to a target until its response finished (or failed), by colour.';
+
+class AggregatedLatencyHistogram extends Histogram<'colour'> {
+  private readonly telemetry: Telemetry;
+
+  constructor(telemetry: Telemetry) {
+    super({
+      name: LATENCY_NAME,
+      help: LATENCY_HELP,
+      labelNames: ['colour'],
+      buckets: [...LATENCY_BUCKETS_SECONDS],
+      registers: [],
+    });
+    this.telemetry = telemetry;
+  }
+
+  private samples(): Sample[] {
+    const name = LATENCY_NAME;
+    const values: Sample[] = [];
+    for (const colour of COLOURS) {
+      const totals = this.telemetry.totals(colour);
+      let cumulative = 0;
+      LATENCY_BUCKETS_SECONDS.forEach((le, i) => {
+        cumulative += totals.latencyBuckets[i]!;
+        values.push({ labels: { le, colour }, value: cumulative, metricName: `${name}_bucket` });
+      });
+      cumulative += totals.latencyBuckets[LATENCY_BUCKETS_SECONDS.length]!;
+      values.push({ labels: { le: '+Inf', colour }, value: cumulative, metricName: `${name}_bucket` });
+      values.push({ labels: { colour }, value: totals.latencySumSeconds, metricName: `${name}_sum` });
+      values.push({ labels: { colour }, value: totals.latencyCount, metricName: `${name}_count` });
+    }
+    return values;
+  }
+
+  // The registry prefers getForPromString() when a metric has one (prom-client 15 Histogram does).
+  async getForPromString() {
+    return { name: LATENCY_NAME, help: LATENCY_HELP, type: 'histogram' as const, values: this.samples(), aggregator: 'sum' as const };
+  }
+
+  // getMetricsAsJSON() uses get(); prom-client's typings know only `colour` labels and a numeric
+  // MetricType enum, while the runtime values are `le` labels and the string 'histogram'.
+  override async get(): ReturnType<Histogram<'colour'>['get']> {
+    return { ...(await this.getForPromString()), collect: () => {} } as unknown as Awaited<ReturnType<Histogram<'colour'>['get']>>;
+  }
+}

@@ -1,0 +1,160 @@
+// The data plane's Recorder: per colour and per target sliding windows (GET /api/v1/upstreams,
+// rollout analysis, the dashboard), in-flight counts, and cumulative totals that the Prometheus
+// collectors read at scrape time. One call per finished request, no allocation on that path.
+import { systemClock, type Clock, type Colour, type Outcome } from '../domain.ts';
+import type { ColourPool } from '../upstream/pool.ts';
+import type { Target } from '../upstream/target.ts';
+import type { Recorder } from './recorder.ts';
+import { ColourTotals } from './totals.ts';
+import { SlidingWindow, type LatencySummary, type WindowSummary } from './window.ts';
+
+/** One target in GET /api/v1/upstreams (CONTRACT §4). */
+export interface TargetSummary {
+  readonly url: string;
+  /** Would be picked now: probe-healthy and not ejected. */
+  readonly healthy: boolean;
+  readonly requests: number;
+  readonly errors: number;
+  readonly errorRate: number;
+  readonly latencyMs: LatencySummary;
+  readonly inFlight: number;
+}
+
+/** One colour in GET /api/v1/upstreams: the S object of CONTRACT §4. */
+export interface ColourSummary {
+  /** At least one target is healthy. */
+  readonly healthy: boolean;
+  readonly requests: number;
+  readonly errors: number;
+  readonly errorRate: number;
+  readonly latencyMs: LatencySummary;
+  readonly inFlight: number;
+  readonly targets: readonly TargetSummary[];
+}
+
+/** The body of GET /api/v1/upstreams. */
+export interface UpstreamsView {
+  readonly windowSeconds: number;
+  readonly colours: Readonly<Record<Colour, ColourSummary>>;
+}
+
+export interface TelemetryOptions {
+  readonly pools: Readonly<Record<Colour, ColourPool>>;
+  /** Length of the sliding windows (CONTRACT §4: default 60). */
+  readonly windowSeconds: number;
+  readonly clock?: Clock;
+}
+
+interface ColourState {
+  readonly pool: ColourPool;
+  readonly window: SlidingWindow;
+  readonly targetWindows: readonly SlidingWindow[];
+  readonly inFlight: Int32Array;
+  readonly totals: ColourTotals;
+}
+
+export class Telemetry implements Recorder {
+  readonly windowSeconds: number;
+  private readonly clock: Clock;
+  private readonly colours: Readonly<Record<Colour, ColourState>>;
+
+  constructor(options: TelemetryOptions) {
+    this.windowSeconds = options.windowSeconds;
+    this.clock = options.clock ?? systemClock;
+    const make = (colour: Colour): ColourState => {
+      const pool = options.pools[colour];
+      const n = pool.targets.length;
+      return {
+        pool,
+        window: new SlidingWindow(options.windowSeconds, this.clock),
+        targetWindows: pool.targets.map(() => new SlidingWindow(options.windowSeconds, this.clock)),
+        inFlight: new Int32Array(n),
+        totals: new ColourTotals(n),
+      };
+    };
+    this.colours = { blue: make('blue'), green: make('green') };
+  }
+
+  begin(target: Target): void {
+    const inFlight = this.colours[target.colour].inFlight;
+    if (target.index < inFlight.length) inFlight[target.index]!++;
+  }
+
+  end(colour: Colour, target: Target | null, statusCode: number, durationMs: number, outcome: Outcome): void {
+    const state = this.colours[colour];
+    // Only an exchange with a target has a latency; the proxy's own 503 took no upstream time.
+    // Hang-ups keep theirs: a canary so slow that clients give up must still show in p99.
+    const latency = target === null ? undefined : durationMs;
+    state.window.record(outcome, latency);
+    let index = -1;
+    if (target !== null && target.colour === colour && target.index < state.targetWindows.length) {
+      index = target.index;
+      state.targetWindows[index]!.record(outcome, latency);
+      if (state.inFlight[index]! > 0) state.inFlight[index]!--;
+    }
+    state.totals.record(index, statusCode, outcome, latency);
+  }
+
+  /** The colour's whole window over the last `spanSeconds` (default the whole window), with errors by kind. */
+  colourWindow(colour: Colour, spanSeconds?: number): WindowSummary {
+    return this.colours[colour].window.summary(spanSeconds);
+  }
+
+  /** One target's window, with errors by kind. */
+  targetWindow(target: Target, spanSeconds?: number): WindowSummary | undefined {
+    return this.colours[target.colour].targetWindows[target.index]?.summary(spanSeconds);
+  }
+
+  /** The S object of CONTRACT §4 for one colour, over the last `spanSeconds` (default the whole window). */
+  colourSummary(colour: Colour, spanSeconds?: number): ColourSummary {
+    const state = this.colours[colour];
+    const now = this.clock.now();
+    const s = state.window.summary(spanSeconds);
+    let inFlight = 0;
+    let healthy = false;
+    const targets = state.pool.targets.map((target, i): TargetSummary => {
+      const t = state.targetWindows[i]!.summary(spanSeconds);
+      const available = isAvailable(target, now);
+      healthy ||= available;
+      inFlight += state.inFlight[i]!;
+      return {
+        url: target.url,
+        healthy: available,
+        requests: t.requests,
+        errors: t.errors,
+        errorRate: t.errorRate,
+        latencyMs: t.latencyMs,
+        inFlight: state.inFlight[i]!,
+      };
+    });
+    return { healthy, requests: s.requests, errors: s.errors, errorRate: s.errorRate, latencyMs: s.latencyMs, inFlight, targets };
+  }
+
+  /** The body of GET /api/v1/upstreams. */
+  upstreams(): UpstreamsView {
+    return { windowSeconds: this.windowSeconds, colours: { blue: this.colourSummary('blue'), green: this.colourSummary('green') } };
+  }
+
+  /** Requests in flight to one target now. */
+  inFlightOf(target: Target): number {
+    return this.colours[target.colour].inFlight[target.index] ?? 0;
+  }
+
+  /** Cumulative counters since start (Prometheus collectors read these at scrape time). */
+  totals(colour: Colour): ColourTotals {
+    return this.colours[colour].totals;
+  }
+
+  /** The pools the telemetry describes, colour by colour. */
+  pool(colour: Colour): ColourPool {
+    return this.colours[colour].pool;
+  }
+}
+
+/**
+ * Whether the balancer would pick this target now. Reads without side effects: an ejection that
+ * has run out counts as over even before pick() notices and flips `available`.
+ */
+export function isAvailable(target: Target, now: number): boolean {
+  return target.available || (target.probeHealthy && target.ejectedUntil <= now);
+}
