@@ -8,6 +8,7 @@ import type { FastifyBaseLogger, FastifyError, FastifyInstance, FastifyReply, Fa
 import { TurnoutError } from '../errors.ts';
 import type { StateManager } from '../state/manager.ts';
 import { bearerAuth } from './auth.ts';
+import { dashboard } from './dashboard.ts';
 import { stateRoutes } from './routes-state.ts';
 import { createStrictAjv, formatValidationErrors } from './schemas.ts';
 import type { StickyView } from './state-view.ts';
@@ -72,6 +73,7 @@ export async function buildAdminServer(deps: AdminDeps): Promise<FastifyInstance
   });
 
   await app.register(stateRoutes, { deps });
+  await app.register(dashboard);
   // Route plugins of other parts register here, one line each, e.g.
   //   await app.register(upstreamRoutes, { deps });
   // Their /api/* routes are behind the bearer check and share the strict validator and the
