@@ -1,6 +1,6 @@
 // Failure mapping (502/503/504 with JSON bodies that leak nothing), retries within budget,
 // client hang-ups, and hostile requests (PITFALLS.md).
-import t from 'tap';
+import t, { type Test } from 'tap';
 import net from 'node:net';
 import { request } from 'undici';
 import { deadPort, startUpstream } from '../helpers/upstream.ts';
@@ -27,7 +27,7 @@ async function waitFor(predicate: () => boolean, what: string, ms = 3000): Promi
   }
 }
 
-function assertGatewayBody(t: Tap.Test, body: string, status: number, colour: string, secrets: string[]): void {
+function assertGatewayBody(t: Test, body: string, status: number, colour: string, secrets: string[]): void {
   const json = JSON.parse(body) as Record<string, unknown>;
   t.same(Object.keys(json).sort(), ['colour', 'error', 'message', 'statusCode']);
   t.equal(json.statusCode, status);

@@ -1,12 +1,12 @@
 // Upgrades go through the same routing decision and forward what the upstream needs (PITFALLS).
-import t from 'tap';
+import t, { type Test } from 'tap';
 import http from 'node:http';
 import net from 'node:net';
 import type { AddressInfo } from 'node:net';
 import { startProxy } from '../helpers/proxy.ts';
 import { deadPort } from '../helpers/upstream.ts';
 
-async function echoUpgradeServer(t: Tap.Test, name: string) {
+async function echoUpgradeServer(t: Test, name: string) {
   const seen: http.IncomingHttpHeaders[] = [];
   const server = http.createServer((_req, res) => res.end(name));
   server.on('upgrade', (req, socket: net.Socket) => {
