@@ -164,7 +164,7 @@ export class RolloutController {
   async create(body: unknown, meta: RolloutActionMeta): Promise<RolloutView> {
     const spec = parseRolloutSpec(body);
     const id = this.#newId();
-    await this.#host.commit((current) => records.startRollout(current, spec, id, this.#clock.now()), meta);
+    await this.#host.commit((current) => records.startRollout(current, spec, id, this.#clock.now(), meta.reason), meta);
     return this.#viewOrThrow();
   }
 

@@ -43,7 +43,7 @@ function withHistory(history: readonly RecordedVerdict[] | undefined, r: Rollout
 }
 
 /** Starts a rollout: the idle colour becomes the canary at the first step's weight. 409 if one is running or paused. */
-export function startRollout(current: RoutingState, spec: RolloutSpec, id: string, now: number): Transition {
+export function startRollout(current: RoutingState, spec: RolloutSpec, id: string, now: number, reason = ''): Transition {
   const existing = recordOf(current);
   if (existing !== null && isActive(existing.status)) {
     throw new TurnoutError('TURNOUT_ERR_CONFLICT', `rollout ${existing.id} is ${existing.status}; abort or promote it first`);
@@ -73,7 +73,7 @@ export function startRollout(current: RoutingState, spec: RolloutSpec, id: strin
     state: { ...current, weight: first.weight, rollout: record },
     event: {
       action: 'rollout.start',
-      reason: `rollout ${id}: ${canary} canary, step 1/${spec.steps.length} at ${pct(first.weight)} for ${first.holdSeconds}s`,
+      reason: `rollout ${id}: ${canary} canary, step 1/${spec.steps.length} at ${pct(first.weight)} for ${first.holdSeconds}s${reason ? `: ${reason}` : ''}`,
     },
   };
 }

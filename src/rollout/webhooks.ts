@@ -157,8 +157,8 @@ export class WebhookNotifier {
 
   #sleep(ms: number): Promise<void> {
     return new Promise((resolve) => {
+      // Not unref'd: a pending retry is work to finish; close() (on shutdown) cancels it.
       const timer = setTimeout(done, ms);
-      timer.unref();
       const signal = this.#abort.signal;
       signal.addEventListener('abort', done, { once: true });
       function done() {
