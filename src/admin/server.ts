@@ -9,6 +9,7 @@ import { TurnoutError } from '../errors.ts';
 import type { StateManager } from '../state/manager.ts';
 import { bearerAuth } from './auth.ts';
 import { dashboard } from './dashboard.ts';
+import { rolloutRoutes } from './routes-rollouts.ts';
 import { stateRoutes } from './routes-state.ts';
 import { createStrictAjv, formatValidationErrors } from './schemas.ts';
 import type { StickyView } from './state-view.ts';
@@ -73,6 +74,7 @@ export async function buildAdminServer(deps: AdminDeps): Promise<FastifyInstance
   });
 
   await app.register(stateRoutes, { deps });
+  await app.register(rolloutRoutes, { deps });
   await app.register(dashboard);
   // Route plugins of other parts register here, one line each, e.g.
   //   await app.register(upstreamRoutes, { deps });
