@@ -53,8 +53,8 @@ export function usage(): string {
 usage:
 ${lines.join('\n')}
 
-Admin commands talk to --admin URL (default http://127.0.0.1:9901) with the token from
-TURNOUT_ADMIN_TOKEN. Add --json for machine-readable output, --help after a command for its options.
+Admin commands talk to --admin URL (default $TURNOUT_ADMIN_URL, else http://127.0.0.1:9901)
+with the token from TURNOUT_ADMIN_TOKEN. Add --json for machine-readable output, --help after a command for its options.
 `;
 }
 
@@ -93,6 +93,11 @@ const processIO: CliIO = {
 
 // Run only as the program, not when a test imports main().
 if (import.meta.main) {
+  // `turnout events | head`: a closed pipe ends the output quietly, not with a stack trace.
+  process.stdout.on('error', (err: NodeJS.ErrnoException) => {
+    if (err.code === 'EPIPE') process.exit(process.exitCode ?? 0);
+    throw err;
+  });
   // exitCode, not exit(): stdout drains first, and `serve` keeps running on its listeners.
   process.exitCode = await main(process.argv.slice(2), processIO);
 }
