@@ -143,17 +143,17 @@ t.test('pause stops analysis and advancing; resume keeps the hold already served
 
 t.test('promote skips the remaining steps; abort withdraws the canary; 409 and 404 where the contract says', async (t) => {
   const h = await harness(t);
-  await t.rejects(h.controller.pause(admin), { statusCode: 404 }, 'nothing to pause');
+  await t.rejects(h.controller.pause(admin), { code: 'TURNOUT_ERR_NOT_FOUND' }, 'nothing to pause');
   t.equal(h.controller.current(), null);
 
   await h.controller.create({ steps: steps('5:30,50:30') }, admin);
-  await t.rejects(h.controller.create({ steps: steps('5:30') }, admin), { statusCode: 409 }, 'one at a time');
-  await t.rejects(h.controller.resume(admin), { statusCode: 409 }, 'not paused');
+  await t.rejects(h.controller.create({ steps: steps('5:30') }, admin), { code: 'TURNOUT_ERR_CONFLICT' }, 'one at a time');
+  await t.rejects(h.controller.resume(admin), { code: 'TURNOUT_ERR_CONFLICT' }, 'not paused');
   const promoted = await h.controller.promote(admin);
   t.match(promoted, { status: 'promoted', weight: 100 });
   t.equal(h.state.state.active, 'green');
   for (const action of ['pause', 'resume', 'promote', 'abort'] as const) {
-    await t.rejects(h.controller[action](admin), { statusCode: 409 }, `${action} after promote`);
+    await t.rejects(h.controller[action](admin), { code: 'TURNOUT_ERR_CONFLICT' }, `${action} after promote`);
   }
 
   // A new rollout, now with blue as the canary, aborted by hand while paused.
@@ -167,7 +167,7 @@ t.test('promote skips the remaining steps; abort withdraws the canary; 409 and 4
 
 t.test('If-Match guards rollout changes', async (t) => {
   const h = await harness(t);
-  await t.rejects(h.controller.create({ steps: steps('5:30') }, { actor: 'a', ifMatch: 7 }), { statusCode: 412 });
+  await t.rejects(h.controller.create({ steps: steps('5:30') }, { actor: 'a', ifMatch: 7 }), { code: 'TURNOUT_ERR_PRECONDITION_FAILED' });
   t.equal(h.controller.current(), null, 'nothing changed');
   await h.controller.create({ steps: steps('5:30') }, { actor: 'a', ifMatch: 0 });
   t.equal(h.state.state.version, 1);
@@ -175,7 +175,7 @@ t.test('If-Match guards rollout changes', async (t) => {
 
 t.test('invalid bodies change nothing', async (t) => {
   const h = await harness(t);
-  await t.rejects(h.controller.create({ steps: steps('25:30,5:30') }, admin), { statusCode: 400, message: /body\.steps\[1\]\.weight/ });
+  await t.rejects(h.controller.create({ steps: steps('25:30,5:30') }, admin), { code: 'TURNOUT_ERR_BAD_REQUEST', message: /body\.steps\[1\]\.weight/ });
   t.equal(h.state.state.version, 0);
 });
 
