@@ -33,7 +33,12 @@ export function createMetricsRegistry(options: MetricsRegistryOptions): Registry
   const clock = options.clock ?? systemClock;
   const register = new Registry();
   const registers = [register];
-  if (options.processMetrics !== false) collectDefaultMetrics({ register, prefix: 'turnout_' });
+  if (options.processMetrics !== false) {
+    collectDefaultMetrics({ register, prefix: 'turnout_' });
+    // prom-client names these gauges `…_total`, which `promtool check metrics` rejects (only
+    // counters end in _total); the same numbers remain by type in turnout_nodejs_active_*{type}.
+    for (const what of ['handles', 'requests', 'resources']) register.removeSingleMetric(`turnout_nodejs_active_${what}_total`);
+  }
 
   const targetLabel = (colour: Colour, row: number) => pools[colour].targets[row]?.url ?? NO_TARGET;
 

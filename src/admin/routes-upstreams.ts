@@ -1,0 +1,16 @@
+// GET /api/v1/upstreams (CONTRACT §4): each colour's and each target's health, requests, errors,
+// error rate, latency percentiles and in-flight count over the sliding window. Behind the bearer
+// check the admin server applies to every /api/* route.
+import type { FastifyInstance } from 'fastify';
+import type { UpstreamsView } from '../metrics/telemetry.ts';
+
+/** What the route reads: Telemetry fits. */
+export interface UpstreamsSource {
+  upstreams(): UpstreamsView;
+}
+
+export async function upstreamRoutes(app: FastifyInstance, opts: { deps: { telemetry?: UpstreamsSource } }): Promise<void> {
+  const telemetry = opts.deps.telemetry;
+  if (telemetry === undefined) return; // an admin server built without telemetry (some tests) has no such route
+  app.get('/api/v1/upstreams', async () => telemetry.upstreams());
+}
