@@ -2,15 +2,14 @@
 // Turnout (10% sticky-cookie split, overrides on) against the same origin, interleaved
 // rounds, both req/s figures and the ratio (target ≥ 0.9).
 // Options: --rounds N (5), --seconds S (5), --no-build, --cpu-prof DIR (profile Turnout).
-import { execFileSync } from 'node:child_process';
 import { mkdtempSync, rmSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { parseArgs } from 'node:util';
 import { TURNOUT_SPLIT, UNDICI_PROXY } from './contenders/index.ts';
-import { distIsStale, setTurnoutNodeArgs } from './contenders/turnout.ts';
+import { buildIfStale, setTurnoutNodeArgs } from './contenders/turnout.ts';
 import { startOrigin, type OriginHandle } from './lib/origin.ts';
-import { ROOT_DIR, stopAll } from './lib/procs.ts';
+import { stopAll } from './lib/procs.ts';
 import { median } from './lib/stats.ts';
 import { measureOnce, type Live } from './scenarios/throughput.ts';
 import { TARGETS } from './lib/report.ts';
@@ -29,14 +28,7 @@ const seconds = Number(args.seconds);
 const connections = Number(args.connections);
 
 async function main(): Promise<number> {
-  if (!args['no-build'] && distIsStale()) {
-    process.stderr.write('quick: building dist/ (npm run build)\n');
-    try {
-      execFileSync(process.execPath, [path.join(ROOT_DIR, 'node_modules', 'typescript', 'bin', 'tsc'), '-p', 'tsconfig.json'], { cwd: ROOT_DIR, stdio: 'inherit' });
-    } catch {
-      process.stderr.write('quick: build reported errors; continuing\n');
-    }
-  }
+  if (!args['no-build']) buildIfStale((line) => process.stderr.write(`quick: ${line}\n`));
   const reason = TURNOUT_SPLIT.unavailable();
   if (reason) {
     process.stderr.write(`quick: ${reason}\n`);

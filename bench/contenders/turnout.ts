@@ -1,5 +1,6 @@
 // Turnout as the user runs it: `node dist/cli.js serve --config <generated YAML>`, blue and
 // green pointing at the origin's two listeners, memory state, explicit free ports.
+import { execFileSync } from 'node:child_process';
 import { existsSync, statSync, writeFileSync, readdirSync } from 'node:fs';
 import path from 'node:path';
 import { randomBytes } from 'node:crypto';
@@ -43,6 +44,17 @@ export function distIsStale(): boolean {
   if (!existsSync(path.join(src, 'cli.ts'))) return false;
   if (!existsSync(TURNOUT_CLI)) return true;
   return newestMtime(src) > statSync(TURNOUT_CLI).mtimeMs;
+}
+
+/** `npm run build` when dist/ is missing or stale; a failed build is reported, not fatal. */
+export function buildIfStale(log: (line: string) => void): void {
+  if (!distIsStale()) return;
+  log('dist/ is missing or older than src/: running `npm run build`');
+  try {
+    execFileSync('npm', ['run', '--silent', 'build'], { cwd: ROOT_DIR, stdio: ['ignore', 'inherit', 'inherit'] });
+  } catch {
+    log('the build reported errors; continuing with whatever dist/ holds');
+  }
 }
 
 export async function startTurnout(id: string, origin: OriginHandle, tmpDir: string, options: TurnoutOptions): Promise<Running> {

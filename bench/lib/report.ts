@@ -133,7 +133,7 @@ export function verdicts(input: VerdictInputs): Verdict[] {
   const peaks = input.turnoutIds.map((t) => input.lifetimePeakRss[t]).filter((v): v is number => v !== undefined && v > 0);
   const peak = peaks.length ? Math.max(...peaks) : null;
   out.push({
-    target: `Turnout peak RSS ≤ ${TARGETS.peakRssMB} MB (under load and 100 MB transfers)`,
+    target: `Turnout peak RSS ≤ ${TARGETS.peakRssMB} MB (under load and large transfers)`,
     met: peak === null ? null : peak / 1024 / 1024 <= TARGETS.peakRssMB,
     value: peak === null ? why : `${(peak / 1024 / 1024).toFixed(0)} MB`,
   });
