@@ -391,6 +391,7 @@
     const green = ups.colours.green?.requests ?? 0;
     const { bp, gp, total } = setSplit('observed-split', blue, green);
     $('observed-window').textContent = `(last ${ups.windowSeconds ?? '?'} s)`;
+    $('charts-note').textContent = `· each point covers the sliding ${ups.windowSeconds ?? '?'} s window`;
     $('observed-split-text').textContent =
       total > 0 ? `blue ${fmtPct(bp)} · green ${fmtPct(gp)} · ${total} req` : 'no requests in the window';
 
@@ -471,10 +472,18 @@
   // ---------------------------------------------------------------- rendering: rollout
 
   function verdictOf(a) {
-    return String(a?.verdict ?? a?.result ?? a?.status ?? (a?.passed === true ? 'pass' : a?.passed === false ? 'fail' : '?'));
+    return String(a?.result ?? a?.verdict ?? a?.status ?? '?');
+  }
+
+  /** "120 req · 0.83% err · p99 45 ms" for one side of a verdict. */
+  function sampleText(x) {
+    if (!x || !Number.isFinite(x.requests)) return '';
+    const err = x.requests > 0 ? (x.errors / x.requests) * 100 : 0;
+    return `${x.requests} req · ${err.toFixed(2)}% err · p99 ${fmtMs(x.p99Ms ?? null)}`;
   }
 
   function renderRollout() {
+    // The full view when we have it; else the summary from /state (steps is then a count).
     const r = state.rollout ?? state.current?.rollout ?? null;
     const status = r?.status ?? 'none';
     const pill = $('rollout-status');
@@ -483,32 +492,57 @@
 
     const steps = Array.isArray(r?.steps) ? r.steps : [];
     const current = Number.isInteger(r?.step) ? r.step : -1;
+    const meta = [];
+    if (r) {
+      meta.push(h('span', {}, 'canary ', h('span', { class: 'colour-text', 'data-colour': r.canary, text: r.canary ?? '?' })));
+      const count = steps.length || (Number.isInteger(r.steps) ? r.steps : 0);
+      if (count) meta.push(h('span', { text: `step ${Math.min(current + 1, count)}/${count}` }));
+      if (Number.isFinite(r.weight)) meta.push(h('span', { text: `weight ${fmtWeight(r.weight)}` }));
+      if (r.holdUntil && status === 'running') {
+        const left = Math.max(0, Math.round((Date.parse(r.holdUntil) - Date.now()) / 1000));
+        meta.push(h('span', { text: `hold ${left} s left` }));
+      }
+      if (r.pausedAt && status === 'paused') meta.push(h('span', { text: `paused ${fmtTime(r.pausedAt)}` }));
+      if (r.endedAt) meta.push(h('span', { text: `ended ${fmtTime(r.endedAt)}` }));
+    }
+    $('rollout-meta').replaceChildren(...meta);
+    $('rollout-meta').hidden = !meta.length;
+
     $('rollout-steps').replaceChildren(
       ...steps.map((st, i) => {
         const phase =
           status === 'promoted' || i < current ? 'done' : i === current ? (status === 'aborted' ? 'failed' : 'current') : 'todo';
-        return h('li', { class: `step step-${phase}` },
+        return h('li', { class: `step step-${phase}`, title: `step ${i + 1}: ${fmtWeight(Number(st.weight))} for at least ${st.holdSeconds} s` },
           h('span', { class: 'step-weight', text: fmtWeight(Number(st.weight)) }),
           h('span', { class: 'step-hold muted', text: Number.isFinite(st.holdSeconds) ? `hold ${st.holdSeconds}s` : '' }));
       }),
     );
-    if (!steps.length) $('rollout-steps').replaceChildren(h('li', { class: 'muted small steps-empty', text: r ? 'no steps' : 'No rollout has run yet.' }));
+    if (!steps.length && !r) $('rollout-steps').replaceChildren(h('li', { class: 'muted small steps-empty', text: 'No rollout has run yet.' }));
 
     const reason = $('rollout-reason');
     reason.hidden = !r?.reason;
-    reason.textContent = r?.reason ? `${status === 'aborted' ? 'Aborted: ' : ''}${r.reason}` : '';
+    reason.textContent = r?.reason ? `${status === 'aborted' ? 'Aborted: ' : status === 'promoted' ? 'Promoted: ' : status === 'paused' ? 'Paused: ' : ''}${r.reason}` : '';
     reason.classList.toggle('bad', status === 'aborted');
 
-    const analysis = Array.isArray(r?.analysis) ? r.analysis.slice(-6).reverse() : [];
+    const analysis = Array.isArray(r?.analysis) ? r.analysis.slice(-4).reverse() : [];
     $('rollout-analysis').replaceChildren(
-      ...(analysis.length ? [h('div', { class: 'label', text: 'Analysis (newest first)' })] : []),
+      ...(analysis.length ? [h('div', { class: 'label', text: 'Analysis, newest first' })] : []),
       ...analysis.map((a) => {
         const v = verdictOf(a);
-        const cls = /pass|ok|success/i.test(v) ? 'ok' : /fail/i.test(v) ? 'bad' : 'warn';
-        return h('div', { class: 'verdict-row' },
+        const cls = v === 'pass' ? 'ok' : v === 'fail' ? 'bad' : 'warn';
+        // Only what held or failed the step; a pass says so. The full reasoning is in the tooltip.
+        const all = Array.isArray(a?.reasons) ? a.reasons : a?.reason ? [a.reason] : [];
+        const notPassed = Array.isArray(a?.checks) ? a.checks.filter((c) => c.result !== 'pass').map((c) => c.reason) : all;
+        const why = v === 'pass' ? 'all checks passed' : (notPassed.length ? notPassed : all).join('; ');
+        return h('div', { class: 'verdict-row', title: all.join('\n') },
           h('span', { class: `verdict ${cls}`, text: v }),
-          h('span', { class: 'muted mono small', text: a?.at ? fmtTime(a.at) : Number.isInteger(a?.step) ? `step ${a.step + 1}` : '' }),
-          h('span', { class: 'small reason', text: a?.reason ?? a?.message ?? '' }));
+          h('span', { class: 'verdict-when muted mono small' },
+            h('span', { text: a?.at ? fmtTime(a.at) : '' }),
+            h('span', { text: Number.isInteger(a?.step) ? `step ${a.step + 1}` : '' })),
+          h('span', { class: 'small verdict-detail' },
+            h('span', { class: 'reason', text: why }),
+            a?.canary ? h('span', { class: 'muted', text: `canary ${sampleText(a.canary)}` }) : null,
+            a?.stable ? h('span', { class: 'muted', text: `stable  ${sampleText(a.stable)}` }) : null));
       }),
     );
 
@@ -576,7 +610,12 @@
           y: { range: (u, min, max) => [0, Math.max(d.kind === 'errors' ? 1 : d.kind === 'rate' ? 1 : 5, (max ?? 0) * 1.15)] },
         },
         axes: [
-          { ...axisStyle, values: (u, ticks) => ticks.map((t) => new Date(t * 1000).toLocaleTimeString([], { hour12: false, hour: '2-digit', minute: '2-digit' })) },
+          {
+            ...axisStyle,
+            // Seconds only when the ticks are less than a minute apart.
+            values: (u, ticks, _axis, _space, incr) =>
+              ticks.map((t) => new Date(t * 1000).toLocaleTimeString([], { hour12: false, hour: '2-digit', minute: '2-digit', ...(incr < 60 ? { second: '2-digit' } : {}) })),
+          },
           { ...axisStyle, size: 48, values: (u, ticks) => ticks.map((t) => (d.kind === 'latency' ? `${t}` : d.kind === 'errors' ? `${t}%` : `${t}`)) },
         ],
         series: [
@@ -609,11 +648,13 @@
     }
     const now = Date.now() / 1000;
     const xs = state.history.map((s) => s.t);
+    // The axis grows with the data up to 5 minutes (never under one), so a fresh page is not a flat line in a corner.
+    const xMin = Math.min(now - 60, Math.max(now - HISTORY_S, xs[0] ?? now));
     for (const c of charts.list) {
       const data = [xs, ...c.series.map((s) => state.history.map((sample) => { const v = s.pick(sample); return v == null ? null : v; }))];
       c.plot.batch(() => {
         c.plot.setData(data, false);
-        c.plot.setScale('x', { min: now - HISTORY_S, max: now });
+        c.plot.setScale('x', { min: xMin, max: now });
       });
     }
   }
