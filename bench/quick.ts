@@ -45,12 +45,15 @@ async function main(): Promise<number> {
     for (const live of lives) await measureOnce(live, connections, 2);
     const ratios: number[] = [];
     const rps: Record<string, number[]> = { [UNDICI_PROXY.id]: [], [TURNOUT_SPLIT.id]: [] };
+    // CPU per request is the steadier figure when other work shares the cores.
+    const cpu: Record<string, number[]> = { [UNDICI_PROXY.id]: [], [TURNOUT_SPLIT.id]: [] };
     for (let r = 0; r < rounds; r++) {
       const figures: Record<string, number> = {};
       for (const live of lives) {
         const s = await measureOnce(live, connections, seconds);
         figures[live.contender.id] = s.rps;
         rps[live.contender.id]!.push(s.rps);
+        if (s.cpuUsPerReq !== null) cpu[live.contender.id]!.push(s.cpuUsPerReq);
         if (s.errors + s.non2xx > 0) process.stderr.write(`quick: ${live.contender.id}: ${s.errors} errors, ${s.non2xx} non-2xx\n`);
       }
       const ratio = figures[TURNOUT_SPLIT.id]! / figures[UNDICI_PROXY.id]!;
@@ -59,7 +62,8 @@ async function main(): Promise<number> {
     }
     const ratio = median(ratios);
     process.stdout.write(
-      `\nmedian: undici-proxy ${Math.round(median(rps[UNDICI_PROXY.id]!))} req/s, turnout-split ${Math.round(median(rps[TURNOUT_SPLIT.id]!))} req/s\n` +
+      `\nmedian: undici-proxy ${Math.round(median(rps[UNDICI_PROXY.id]!))} req/s (${median(cpu[UNDICI_PROXY.id]!).toFixed(1)} CPU µs/req), ` +
+        `turnout-split ${Math.round(median(rps[TURNOUT_SPLIT.id]!))} req/s (${median(cpu[TURNOUT_SPLIT.id]!).toFixed(1)} CPU µs/req)\n` +
         `ratio turnout-split / undici-proxy: ${ratio.toFixed(3)} (median of per-round ratios) — ${ratio >= TARGETS.vsUndici ? 'MET' : 'MISSED'} (target ≥ ${TARGETS.vsUndici})\n`,
     );
     return 0;

@@ -19,7 +19,10 @@ interface Results {
   verdicts: { target: string; met: boolean | null }[];
 }
 
-t.test('bench --smoke prints a table and writes results for every contender', async (t) => {
+// About 10–15 s on an idle 2-core machine; a generous bound for a busy one (the root's
+// setTimeout also extends the runner's per-file timeout).
+t.setTimeout(120_000);
+t.test('bench --smoke prints a table and writes results for every contender', { timeout: 120_000 }, async (t) => {
   const out = mkdtempSync(path.join(os.tmpdir(), 'bench-smoke-test-'));
   t.teardown(() => rmSync(out, { recursive: true, force: true }));
   const child = spawn(process.execPath, [path.join(root, 'bench', 'run.ts'), '--smoke', '--no-build', '--out', out], { cwd: root, stdio: ['ignore', 'pipe', 'pipe'] });
