@@ -9,8 +9,11 @@ import { TurnoutError } from '../errors.ts';
 import type { StateManager } from '../state/manager.ts';
 import { bearerAuth } from './auth.ts';
 import { dashboard } from './dashboard.ts';
+import type { Registry } from 'prom-client';
+import { metricsRoutes } from './routes-metrics.ts';
 import { rolloutRoutes } from './routes-rollouts.ts';
 import { stateRoutes } from './routes-state.ts';
+import { upstreamRoutes, type UpstreamsSource } from './routes-upstreams.ts';
 import { createStrictAjv, formatValidationErrors } from './schemas.ts';
 import type { StickyView } from './state-view.ts';
 
@@ -29,8 +32,10 @@ export interface AdminDeps {
   /** Largest accepted request body in bytes (default 64 KiB). */
   bodyLimit?: number;
   // Other parts extend these (narrow the type in place when you wire your routes):
-  telemetry?: unknown;
-  metricsRegistry?: unknown;
+  /** GET /api/v1/upstreams (the route exists only when given). */
+  telemetry?: UpstreamsSource;
+  /** GET /metrics, public (the route exists only when given). */
+  metricsRegistry?: Registry;
   rollouts?: unknown;
   windows?: unknown;
 }
@@ -75,6 +80,8 @@ export async function buildAdminServer(deps: AdminDeps): Promise<FastifyInstance
 
   await app.register(stateRoutes, { deps });
   await app.register(rolloutRoutes, { deps });
+  await app.register(upstreamRoutes, { deps });
+  await app.register(metricsRoutes, { deps });
   await app.register(dashboard);
   // Route plugins of other parts register here, one line each, e.g.
   //   await app.register(upstreamRoutes, { deps });
