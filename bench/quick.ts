@@ -36,6 +36,7 @@ async function main(): Promise<number> {
   }
   if (args['cpu-prof']) setTurnoutNodeArgs(['--cpu-prof', '--cpu-prof-dir', path.resolve(args['cpu-prof'])]);
   const tmpDir = mkdtempSync(path.join(os.tmpdir(), 'turnout-quick-'));
+  process.once('exit', () => rmSync(tmpDir, { recursive: true, force: true }));
   let origin: OriginHandle | null = null;
   const lives: Live[] = [];
   try {

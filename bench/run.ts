@@ -71,6 +71,10 @@ async function main(): Promise<number> {
   const lives: Live[] = [];
   let origin: OriginHandle | null = null;
   let harnessFailed = false;
+  // Also on SIGINT, which exits without reaching `finally`.
+  process.once('exit', () => {
+    if (!harnessFailed) rmSync(tmpDir, { recursive: true, force: true });
+  });
   try {
     origin = await startOrigin(tmpDir);
     const o = origin;
