@@ -7,13 +7,12 @@ import { mkdirSync, existsSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import t from 'tap';
 import { chromium, type Browser, type Page } from 'playwright-core';
-import { buildAdminServer } from '../../src/admin/server.ts';
 import { DASHBOARD_CSP } from '../../src/admin/dashboard.ts';
-import { StateManager } from '../../src/state/manager.ts';
-import { MemoryStore } from '../../src/state/memory-store.ts';
+import { startApp, TEST_TOKEN } from '../helpers/app.ts';
+import { startUpstream } from '../helpers/upstream.ts';
 
 const CHROMIUM = process.env.CHROMIUM_PATH ?? '/usr/bin/chromium';
-const TOKEN = 'dashboard-test-token-0123456789';
+const TOKEN = TEST_TOKEN;
 const ARTIFACTS = fileURLToPath(new URL('../artifacts/', import.meta.url));
 
 if (!existsSync(CHROMIUM)) {
@@ -23,10 +22,27 @@ if (!existsSync(CHROMIUM)) {
 }
 
 async function run(): Promise<void> {
-  const state = await StateManager.open({ store: new MemoryStore(), seed: { active: 'blue', weight: 0 } });
-  const admin = await buildAdminServer({ token: TOKEN, state, isReady: () => true });
-  const base = await admin.listen({ host: '127.0.0.1', port: 0 });
-  t.teardown(() => admin.close());
+  // A real Turnout with real upstreams (two blue targets, one green that fails now and then),
+  // and light traffic through the proxy so the observed split, targets and charts have data.
+  const blue1 = await startUpstream(t, 'blue-1');
+  const blue2 = await startUpstream(t, 'blue-2');
+  const green = await startUpstream(t, 'green-1');
+  let greenCalls = 0;
+  green.handle((req, res) => {
+    const fail = req.url !== '/healthz' && ++greenCalls % 40 === 0;
+    setTimeout(() => {
+      res.writeHead(fail ? 500 : 200, { 'content-type': 'application/json' });
+      res.end(JSON.stringify({ name: 'green-1' }));
+    }, fail ? 0 : 3);
+  });
+  const turnout = await startApp(t, {
+    upstreams: { blue: { targets: [blue1.url, blue2.url] }, green: { targets: [green.url] } },
+    routing: { sticky: { by: 'none' } },
+  });
+  const state = turnout.app.state;
+  const base = turnout.admin;
+  const traffic = startTraffic(turnout.proxy);
+  t.teardown(() => traffic.stop());
   // Everything async is set up before the first subtest: tap ends the root once its queue idles.
   const browser: Browser = await chromium.launch({
     executablePath: CHROMIUM,
@@ -96,6 +112,10 @@ async function run(): Promise<void> {
     await expectText(page, '#canary-colour', 'green');
     await expectText(page, '#canary-weight', '0%');
     t.equal(await page.evaluate(() => sessionStorage.getItem('turnout.adminToken')), TOKEN, 'kept in sessionStorage');
+    await page.waitForFunction(() => /blue 100\.0% · green 0\.0% · \d+ req/.test(document.getElementById('observed-split-text')?.textContent ?? ''));
+    t.equal(await page.locator('#targets-body tr').count(), 3, 'one row per target');
+    t.match(await page.textContent('#targets-body'), new URL(green.url).host);
+    for (const id of ['chart-rate', 'chart-errors', 'chart-latency']) t.equal(await page.locator(`#${id} canvas`).count(), 1, `${id} drawn`);
 
     // Move the weight with the exact input, confirm, and see it applied through the API.
     await page.fill('#weight-input', '12.5');
@@ -148,6 +168,31 @@ async function run(): Promise<void> {
     t.equal(state.state.weight, 9, 'the refused rollback changed nothing');
     await expectText(page, '#canary-weight', '9%');
 
+    // A rollout started from the page, paused, then aborted with a reason on screen.
+    await page.click('#banner-close');
+    await page.click('#rollout-start');
+    await page.locator('#rollout-dialog[open]').waitFor();
+    await page.fill('#rollout-body', JSON.stringify({ steps: [{ weight: 10, holdSeconds: 600 }, { weight: 50, holdSeconds: 600 }, { weight: 100, holdSeconds: 60 }], analysis: { intervalSeconds: 1, minRequests: 5 } }));
+    await page.click('#rollout-submit');
+    await page.click('#confirm-ok');
+    await expectText(page, '#rollout-status', 'running');
+    t.equal(state.state.weight, 10, 'the first step applied');
+    await expectText(page, '#canary-weight', '10%');
+    t.equal(await page.locator('#rollout-steps li').count(), 3);
+    await page.locator('#rollout-analysis .verdict-row').first().waitFor({ timeout: 5000 });
+    await page.click('#rollout-pause');
+    await page.click('#confirm-ok');
+    await expectText(page, '#rollout-status', 'paused');
+    await page.click('#series-targets');
+    await page.screenshot({ path: artifact('dashboard-rollout-1280x800.png'), fullPage: true });
+    await page.click('#series-colours');
+    await page.click('#rollout-abort');
+    await page.click('#confirm-ok');
+    await expectText(page, '#rollout-status', 'aborted');
+    await expectText(page, '#canary-weight', '0%');
+    t.equal(state.state.weight, 0, 'abort sent the canary back to 0');
+    await page.locator('#rollout-reason').waitFor({ state: 'visible' });
+
     await page.screenshot({ path: artifact('dashboard-1280x800.png'), fullPage: false });
     await page.screenshot({ path: artifact('dashboard-1280-full.png'), fullPage: true });
 
@@ -171,6 +216,24 @@ async function run(): Promise<void> {
   });
 }
 
+/** A few requests per second through the proxy until stopped; failures are the test's concern, not this loop's. */
+function startTraffic(proxy: string): { stop(): Promise<void> } {
+  let running = true;
+  const worker = async () => {
+    while (running) {
+      await fetch(proxy + '/shop').then((r) => r.arrayBuffer(), () => undefined);
+      await new Promise((resolve) => setTimeout(resolve, 40));
+    }
+  };
+  const workers = [worker(), worker(), worker()];
+  return {
+    async stop() {
+      running = false;
+      await Promise.all(workers);
+    },
+  };
+}
+
 function artifact(name: string): string {
   mkdirSync(ARTIFACTS, { recursive: true });
   return ARTIFACTS + name;
@@ -181,7 +244,7 @@ function watchProblems(page: Page): string[] {
   const problems: string[] = [];
   page.on('console', (m) => {
     // The deliberate bad-token and 412 requests log "Failed to load resource" for their status.
-    if (m.type() === 'error' && !/Failed to load resource: the server responded with a status of (401|404|412)/.test(m.text())) problems.push(m.text());
+    if (m.type() === 'error' && !/Failed to load resource: the server responded with a status of (401|412)/.test(m.text())) problems.push(m.text());
   });
   page.on('pageerror', (e) => problems.push(String(e)));
   return problems;

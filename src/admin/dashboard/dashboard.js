@@ -127,6 +127,9 @@
     polling: false,
     timer: null,
     busy: false,
+    ticking: false,
+    again: false,
+    changedAt: 0,
   };
 
   // ---------------------------------------------------------------- banner & dialogs
@@ -180,6 +183,8 @@
     err.hidden = !message;
     err.textContent = message || '';
     $('token-input').value = '';
+    $('token-forget').hidden = !token;
+    $('token-cancel').hidden = !token;
     if (!dialog.open) dialog.showModal();
     $('token-input').focus();
   }
@@ -229,6 +234,7 @@
     $('conn-text').textContent = text;
   }
 
+  // One polling loop at a time: a refresh asked for while one is in flight runs right after it.
   function startPolling() {
     if (state.polling) return;
     state.polling = true;
@@ -238,17 +244,29 @@
     state.polling = false;
     clearTimeout(state.timer);
   }
+  function refreshNow() {
+    if (!state.polling) return;
+    clearTimeout(state.timer);
+    tick();
+  }
 
   /** One refresh: state and windows every second; events when the version moved; rollout when there is one. */
   async function tick() {
     if (!state.polling) return;
+    if (state.ticking) {
+      state.again = true;
+      return;
+    }
+    state.ticking = true;
+    state.again = false;
     const started = Date.now();
+    const usedToken = token;
     try {
       const [s, ups] = await Promise.all([
         api('GET', '/api/v1/state'),
         api('GET', '/api/v1/upstreams').catch((e) => (e.status === 401 ? Promise.reject(e) : null)),
       ]);
-      applyState(s);
+      applyState(s, started);
       state.upstreams = ups;
       recordSample(ups);
       const jobs = [];
@@ -257,18 +275,21 @@
       else state.rollout = null;
       await Promise.all(jobs);
       renderAll();
-      setConn('live', `live · v${s.version}`);
+      setConn('live', `live · v${state.current.version}`);
       $('updated-at').textContent = `updated ${new Date().toLocaleTimeString([], { hour12: false })}`;
     } catch (error) {
       if (error instanceof ApiError && error.status === 401) {
-        forgetToken(`Token refused by the server (${error.describe()})`);
-        return;
+        // Only if it is still the token in use (not one replaced while this request was out).
+        if (usedToken === token) forgetToken(`Token refused by the server (${error.describe()})`);
+      } else {
+        setConn('down', error instanceof ApiError ? `offline · ${error.describe()}` : `offline · ${error.message}`);
+        recordSample(null);
+        renderCharts();
       }
-      setConn('down', error instanceof ApiError ? `offline · ${error.describe()}` : `offline · ${error.message}`);
-      recordSample(null);
-      renderCharts();
+    } finally {
+      state.ticking = false;
     }
-    if (state.polling) state.timer = setTimeout(tick, Math.max(0, POLL_MS - (Date.now() - started)));
+    if (state.polling) state.timer = setTimeout(tick, state.again ? 0 : Math.max(0, POLL_MS - (Date.now() - started)));
   }
 
   async function refreshEvents(version) {
@@ -290,7 +311,9 @@
     }
   }
 
-  function applyState(s) {
+  /** `polledAt`: when the poll that fetched `s` started; a change made since then wins over it. */
+  function applyState(s, polledAt) {
+    if (polledAt !== undefined && polledAt < state.changedAt && state.current && s.version < state.current.version) return;
     state.current = s;
     renderState();
   }
@@ -391,7 +414,7 @@
     const green = ups.colours.green?.requests ?? 0;
     const { bp, gp, total } = setSplit('observed-split', blue, green);
     $('observed-window').textContent = `(last ${ups.windowSeconds ?? '?'} s)`;
-    $('charts-note').textContent = `· each point covers the sliding ${ups.windowSeconds ?? '?'} s window`;
+    $('charts-note').textContent = `Each point is the sliding ${ups.windowSeconds ?? '?'} s window as seen at that second.`;
     $('observed-split-text').textContent =
       total > 0 ? `blue ${fmtPct(bp)} · green ${fmtPct(gp)} · ${total} req` : 'no requests in the window';
 
@@ -612,6 +635,7 @@
         axes: [
           {
             ...axisStyle,
+            space: 76,
             // Seconds only when the ticks are less than a minute apart.
             values: (u, ticks, _axis, _space, incr) =>
               ticks.map((t) => new Date(t * 1000).toLocaleTimeString([], { hour12: false, hour: '2-digit', minute: '2-digit', ...(incr < 60 ? { second: '2-digit' } : {}) })),
@@ -698,7 +722,10 @@
     try {
       const result = await call(seenVersion);
       hideBanner();
-      if (result && Number.isInteger(result.version) && result.active) applyState(result);
+      if (result && Number.isInteger(result.version) && result.active) {
+        state.changedAt = Date.now();
+        applyState(result);
+      }
       return true;
     } catch (error) {
       if (error instanceof ApiError && error.status === 401) {
@@ -711,10 +738,7 @@
     } finally {
       state.busy = false;
       document.body.classList.remove('busy');
-      if (state.polling) {
-        clearTimeout(state.timer);
-        tick();
-      }
+      refreshNow();
     }
   }
 
@@ -752,6 +776,8 @@
       if (!token) e.preventDefault();
     });
     $('change-token').addEventListener('click', () => askToken(''));
+    $('token-cancel').addEventListener('click', () => $('token-dialog').close());
+    $('token-forget').addEventListener('click', () => forgetToken(''));
     $('banner-close').addEventListener('click', hideBanner);
 
     const slider = $('weight-slider');
