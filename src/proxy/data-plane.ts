@@ -100,7 +100,7 @@ export function createDataPlane(deps: DataPlaneDeps): { handleRequest: RequestHa
   const handleRequest: RequestHandler = (req, res) => {
     const refused = refusal(req);
     if (refused !== undefined) return reject(res, ...refused);
-    const forwarded = forwardRequestHeaders(req.rawHeaders, req.socket.remoteAddress ?? '', forwarding);
+    const forwarded = forwardRequestHeaders(req.rawHeaders, peerAddress(req), forwarding);
     const { colour, setCookie } = route(req, forwarded.clientAddress);
     ctx.retryBudget.deposit();
     new Exchange(req, res, colour, pools[colour], ctx, forwarded.headers, setCookie).start();
@@ -109,12 +109,18 @@ export function createDataPlane(deps: DataPlaneDeps): { handleRequest: RequestHa
   const handleUpgrade: UpgradeHandler = (req, socket, head) => {
     const refused = refusal(req);
     if (refused !== undefined) return rejectSocket(socket, ...refused);
-    const forwarded = forwardRequestHeaders(req.rawHeaders, req.socket.remoteAddress ?? '', forwarding);
+    const forwarded = forwardRequestHeaders(req.rawHeaders, peerAddress(req), forwarding);
     const { colour, setCookie } = route(req, forwarded.clientAddress);
     proxyUpgrade(req, socket, head, { colour, pool: pools[colour], headers: forwarded.headers, setCookie, recorder: deps.recorder, exposeColour: routing.exposeColourHeader });
   };
 
   return { handleRequest, handleUpgrade };
+}
+
+/** The peer's address; an IPv4 client of a dual-stack (`::`) listener as plain IPv4. */
+function peerAddress(req: IncomingMessage): string {
+  const address = req.socket.remoteAddress ?? '';
+  return address.startsWith('::ffff:') && address.includes('.') ? address.slice(7) : address;
 }
 
 function reject(res: ServerResponse, status: number, error: string, message: string): void {
