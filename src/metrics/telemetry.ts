@@ -85,11 +85,12 @@ export class Telemetry implements Recorder {
     // Only an exchange with a target has a latency; the proxy's own 503 took no upstream time.
     // Hang-ups keep theirs: a canary so slow that clients give up must still show in p99.
     const latency = target === null ? undefined : durationMs;
-    state.window.record(outcome, latency);
+    const now = this.clock.now();
+    state.window.record(outcome, latency, now);
     let index = -1;
     if (target !== null && target.colour === colour && target.index < state.targetWindows.length) {
       index = target.index;
-      state.targetWindows[index]!.record(outcome, latency);
+      state.targetWindows[index]!.record(outcome, latency, now);
       if (state.inFlight[index]! > 0) state.inFlight[index]!--;
     }
     state.totals.record(index, statusCode, outcome, latency);

@@ -67,10 +67,11 @@ export class SlidingWindow {
 
   /**
    * Counts one finished request. `latencyMs` undefined: the request had no upstream exchange
-   * (the proxy's own 503) and says nothing about latency.
+   * (the proxy's own 503) and says nothing about latency. `nowMs` lets a caller that records
+   * into several windows read the clock once.
    */
-  record(outcome: Outcome, latencyMs?: number): void {
-    const second = Math.floor(this.clock.now() / 1000);
+  record(outcome: Outcome, latencyMs?: number, nowMs: number = this.clock.now()): void {
+    const second = Math.floor(nowMs / 1000);
     const slot = this.slots[second % this.seconds]!;
     if (slot.second !== second) slot.reset(second);
     slot.requests++;
