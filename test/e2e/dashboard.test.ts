@@ -1,13 +1,15 @@
 // The dashboard in a real browser (Debian's chromium, driven by playwright-core) against a real
-// admin server: security headers, the token flow (a bad token is refused and never stored), the
-// state on screen, weight and flip applied through the API, the page following a change made
-// elsewhere, and a 412 shown when the state moved under an open confirmation.
-// Screenshots land in test/artifacts/ (ignored by git) for a person to look at.
+// Turnout with real upstreams and traffic; headers and assets are test/admin/dashboard.test.ts.
+// The page runs under its strict CSP, so a violation would show up here as a console error.
+// Covered: the token flow (a bad token is refused and never stored), the state on screen, the
+// observed split and targets, weight and flip applied through the API, the page following a
+// change made elsewhere, a 412 shown when the state moved under an open confirmation, and a
+// rollout started, paused and aborted from the page. Screenshots land in test/artifacts/
+// (ignored by git) for a person to look at.
 import { mkdirSync, existsSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import t from 'tap';
 import { chromium, type Browser, type Page } from 'playwright-core';
-import { DASHBOARD_CSP } from '../../src/admin/dashboard.ts';
 import { startApp, TEST_TOKEN } from '../helpers/app.ts';
 import { startUpstream } from '../helpers/upstream.ts';
 
@@ -49,40 +51,6 @@ async function run(): Promise<void> {
     args: ['--no-sandbox', '--disable-gpu', '--disable-quic', '--no-first-run', '--disable-background-networking', '--disable-component-update', '--disable-sync'],
   });
   t.teardown(() => browser.close());
-
-  t.test('the page and its assets: no token needed, strict headers, no CORS', async (t) => {
-    for (const path of ['/', '/dashboard/dashboard.js', '/dashboard/dashboard.css', '/dashboard/uPlot.iife.min.js', '/dashboard/uPlot.min.css']) {
-      const res = await fetch(base + path, { headers: { origin: 'http://evil.example' } });
-      t.equal(res.status, 200, `${path} 200`);
-      t.equal(res.headers.get('content-security-policy'), DASHBOARD_CSP, `${path} CSP`);
-      t.equal(res.headers.get('x-frame-options'), 'DENY');
-      t.equal(res.headers.get('x-content-type-options'), 'nosniff');
-      t.equal(res.headers.get('referrer-policy'), 'no-referrer');
-      t.equal(res.headers.get('access-control-allow-origin'), null, 'no CORS');
-      await res.arrayBuffer();
-    }
-    const csp = DASHBOARD_CSP;
-    t.match(csp, /script-src 'self'(;|$)/);
-    t.match(csp, /style-src 'self'(;|$)/);
-    t.notMatch(csp, /unsafe-inline|unsafe-eval/);
-
-    const html = await (await fetch(base + '/')).text();
-    t.notMatch(html, /<script(?![^>]*\ssrc=)[^>]*>/, 'no inline script');
-    t.notMatch(html, /\sstyle=/, 'no inline style attribute');
-    t.notMatch(html, /<style/, 'no style element');
-
-    const etag = (await fetch(base + '/dashboard/dashboard.js')).headers.get('etag');
-    t.ok(etag);
-    const cached = await fetch(base + '/dashboard/dashboard.js', { headers: { 'if-none-match': etag ?? '' } });
-    t.equal(cached.status, 304, 'revalidates by ETag');
-
-    const missing = await fetch(base + '/dashboard/..%2fserver.ts');
-    t.equal(missing.status, 404, 'only listed assets are served');
-    t.equal(missing.headers.get('x-frame-options'), 'DENY');
-    const preflight = await fetch(base + '/api/v1/state', { method: 'OPTIONS', headers: { origin: 'http://evil.example', 'access-control-request-method': 'PUT' } });
-    t.equal(preflight.headers.get('access-control-allow-origin'), null, 'no CORS preflight answer');
-    t.equal((await fetch(base + '/api/v1/state')).status, 401, 'the API still needs the token');
-  });
 
   t.test('an operator drives a release from the page', async (t) => {
     const context = await browser.newContext({ viewport: { width: 1280, height: 800 } });

@@ -1,6 +1,6 @@
 // Turnout dashboard: polls the admin API once a second and drives it with the operator's token.
 // Plain browser JS, no framework, no build step. Runs under a strict CSP: no inline script or
-// style, no innerHTML with data (DOM built with textContent), styles only through classes and
+// style, data never parsed as HTML (the DOM is built with textContent), styles only through classes and
 // CSSOM properties (el.style.width), which style-src 'self' allows.
 'use strict';
 
@@ -448,7 +448,7 @@
     const body = $('targets-body');
     const ups = state.upstreams;
     if (!ups || !ups.colours) {
-      body.replaceChildren(h('tr', {}, h('td', { colspan: 7, class: 'muted', text: 'target metrics unavailable' })));
+      body.replaceChildren(h('tr', {}, h('td', { colspan: 6, class: 'muted', text: 'target metrics unavailable' })));
       return;
     }
     const win = Number(ups.windowSeconds) > 0 ? Number(ups.windowSeconds) : 60;
@@ -462,14 +462,13 @@
             h('td', {}, h('span', { class: `health ${tg.healthy ? 'ok' : 'bad'}`, text: tg.healthy ? 'healthy' : 'unhealthy' })),
             h('td', { class: 'num', text: fmtRate(m.rate) }),
             h('td', { class: `num ${m.errRate > 0 ? 'bad' : ''}`, text: fmtPct(m.errRate, 2) }),
-            h('td', { class: 'num', text: fmtMs(m.p50) }),
-            h('td', { class: 'num', text: fmtMs(m.p99) }),
+            h('td', { class: 'num', text: `${fmtMs(m.p50).replace(' ms', '')} · ${fmtMs(m.p99)}` }),
             h('td', { class: 'num', text: String(tg.inFlight ?? '—') }),
           ),
         );
       }
     }
-    body.replaceChildren(...(rows.length ? rows : [h('tr', {}, h('td', { colspan: 7, class: 'muted', text: 'no targets' }))]));
+    body.replaceChildren(...(rows.length ? rows : [h('tr', {}, h('td', { colspan: 6, class: 'muted', text: 'no targets' }))]));
   }
 
   function renderEvents() {
