@@ -29,12 +29,29 @@ const total = profile.samples.filter((s) => !idleIds.has(s)).length;
 const short = (url: string) => url.replace(/^file:\/\/.*?\/(node_modules|dist)\//, '$1/').replace(/^node:/, 'node:');
 const key = (n: Node) => `${n.callFrame.functionName || '(anonymous)'}  ${short(n.callFrame.url)}:${n.callFrame.lineNumber + 1}`;
 
+// Coarse areas: where a request's CPU goes, comparable between two proxies' profiles.
+function area(node: Node): string {
+  const { functionName: fn, url } = node.callFrame;
+  if (fn === '(garbage collector)') return 'GC';
+  if (fn === '(program)') return '(program)';
+  if (!url && /^write|^read|^writev|^close|^open/.test(fn)) return 'native I/O (syscalls)';
+  if (!url) return `native other`;
+  if (url.includes('/node_modules/undici/')) return 'undici';
+  if (url.includes('/node_modules/')) return 'other node_modules';
+  if (url.includes('/dist/') || url.includes('/bench/')) return 'proxy code (dist/ or bench/)';
+  if (/^node:(_http|http)/.test(url)) return 'node:http';
+  if (/^node:(net|internal\/stream_base|stream|internal\/streams)/.test(url)) return 'node:net/streams';
+  if (/^node:internal\/(modules|vm)|wasm/.test(url)) return 'module loading (startup)';
+  return 'node: other';
+}
+const areas = new Map<string, number>();
 const self = new Map<string, number>();
 const fileSelf = new Map<string, number>();
 const fileIncl = new Map<string, number>();
 for (const [id, count] of hits) {
   if (idleIds.has(id)) continue;
   const node = byId.get(id)!;
+  areas.set(area(node), (areas.get(area(node)) ?? 0) + count);
   self.set(key(node), (self.get(key(node)) ?? 0) + count);
   const url = short(node.callFrame.url);
   if (url.startsWith('dist/')) fileSelf.set(url, (fileSelf.get(url) ?? 0) + count);
@@ -54,6 +71,7 @@ const print = (title: string, m: Map<string, number>, n: number) => {
   for (const [k, v] of [...m].sort((a, b) => b[1] - a[1]).slice(0, n)) process.stdout.write(`${pct(v)}  ${k}\n`);
 };
 process.stdout.write(`${total} busy of ${profile.samples.length} samples over ${((profile.endTime - profile.startTime) / 1e6).toFixed(1)} s\n`);
+print('by area (self time)', areas, 20);
 print(`top ${top} functions by self time`, self, top);
 print('Turnout files (dist/) by self time', fileSelf, 30);
 print('Turnout files (dist/) by inclusive time', fileIncl, 30);
