@@ -53,7 +53,6 @@
     const d = new Date(iso);
     return Number.isNaN(d.getTime()) ? String(iso ?? '') : d.toLocaleTimeString([], { hour12: false });
   };
-  const fmtCW = (cw) => (cw && cw.active ? `${cw.active} · ${fmtWeight(cw.weight)}` : '—');
   const targetLabel = (url) => {
     try {
       return new URL(url).host;
@@ -359,6 +358,7 @@
     b.style.width = `${bp}%`;
     g.style.width = `${gp}%`;
     bar.classList.toggle('empty', total <= 0);
+    bar.setAttribute('aria-label', total > 0 ? `blue ${bp.toFixed(1)}%, green ${gp.toFixed(1)}%` : 'no data');
     return { bp, gp, total };
   }
 
@@ -471,6 +471,21 @@
     body.replaceChildren(...(rows.length ? rows : [h('tr', {}, h('td', { colspan: 6, class: 'muted', text: 'no targets' }))]));
   }
 
+  /**
+   * An event's from → to in operator terms (the weight belongs to the idle colour, not the active):
+   * "blue: green 0% → 12.5%" when the active colour stays, "blue + green 30% → green" across a flip.
+   */
+  function changeText(from, to) {
+    const colour = (c, text) => h('span', { class: 'colour-text', 'data-colour': c, text });
+    const canaryOf = (cw) => (cw?.active === 'blue' ? 'green' : 'blue');
+    const side = (cw) =>
+      cw?.weight > 0 ? [colour(cw.active, cw.active), ' + ', colour(canaryOf(cw), `${canaryOf(cw)} ${fmtWeight(cw.weight)}`)] : [colour(cw?.active, cw?.active ?? '—')];
+    if (from?.active && from.active === to?.active) {
+      return [colour(from.active, from.active), ': ', colour(canaryOf(from), `${canaryOf(from)} ${fmtWeight(from.weight)} → ${fmtWeight(to.weight)}`)];
+    }
+    return [...side(from), ' → ', ...side(to)];
+  }
+
   function renderEvents() {
     const body = $('events-body');
     if (!state.events.length) {
@@ -482,8 +497,7 @@
         h('tr', {},
           h('td', { class: 'mono nowrap', text: fmtTime(ev.at), title: `${ev.at} · v${ev.version}` }),
           h('td', {}, h('span', { class: `action action-${String(ev.action).split('.').pop()}`, text: ev.action })),
-          h('td', { class: 'nowrap' }, h('span', { class: 'colour-text', 'data-colour': ev.from?.active, text: fmtCW(ev.from) }), ' → ',
-            h('span', { class: 'colour-text', 'data-colour': ev.to?.active, text: fmtCW(ev.to) })),
+          h('td', { class: 'nowrap' }, ...changeText(ev.from, ev.to)),
           h('td', { class: 'muted', text: ev.actor ?? '' }),
           h('td', { class: 'reason', text: ev.reason ?? '' }),
         ),
