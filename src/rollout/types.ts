@@ -38,7 +38,7 @@ export const ANALYSIS_DEFAULTS: AnalysisSettings = Object.freeze({
   maxP99Ratio: 1.5,
   alpha: 0.01,
   minErrorRateDelta: 0.005,
-  p99ToleranceMs: 20,
+  p99ToleranceMs: 50,
 });
 
 export interface RolloutSpec {

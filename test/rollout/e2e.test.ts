@@ -7,7 +7,9 @@ import { createMemoryStorage, MemoryStore } from '../../src/state/memory-store.t
 import { startApp, type RunningApp } from '../helpers/app.ts';
 import { startUpstream, type Upstream } from '../helpers/upstream.ts';
 
-const analysis = { intervalSeconds: 1, minRequests: 15, maxErrorRate: 0.02, maxP99Ms: 800, maxP99Ratio: 1.5 };
+// A generous latency tolerance: this machine is shared, and a p99 of a few dozen requests is their
+// maximum, so one scheduling hiccup would otherwise look like a regression. 300 ms still is one.
+const analysis = { intervalSeconds: 1, minRequests: 15, maxErrorRate: 0.02, maxP99Ms: 800, maxP99Ratio: 1.5, p99ToleranceMs: 150 };
 
 /** A few paced clients (random sticky ids, so every request is a fresh draw) until stopped. */
 function traffic(t: { teardown(fn: () => unknown): void }, proxy: string, clients = 4, pauseMs = 10) {
@@ -185,7 +187,8 @@ t.test('a restart mid-rollout resumes it in the same status, at the same step, w
   const first = await startApp(t, config(blue, green), { store: new MemoryStore({ storage }) });
   const load1 = traffic(t, first.proxy);
   await start(first, { steps: [{ weight: 10, holdSeconds: 0 }, { weight: 40, holdSeconds: 3600 }, { weight: 100, holdSeconds: 0 }], analysis });
-  await waitFor('step 2', until(first, (r) => r.step === 1));
+  const moved = await waitFor('step 2', until(first, (r) => r.step === 1 || r.status !== 'running'));
+  t.match(moved, { status: 'running', step: 1 }, moved.reason);
   await load1.stop();
   await first.app.close();
 

@@ -153,7 +153,7 @@ t.test('defaults fill missing analysis fields; a reason in the body is the event
     maxP99Ratio: 1.5,
     alpha: 0.01,
     minErrorRateDelta: 0.005,
-    p99ToleranceMs: 20,
+    p99ToleranceMs: 50,
   });
   t.equal(res.json.onSuccess, 'promote');
   const events = (await a.call('GET', '/api/v1/events')).json;
