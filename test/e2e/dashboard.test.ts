@@ -161,6 +161,13 @@ async function run(): Promise<void> {
     t.equal(state.state.weight, 0, 'abort sent the canary back to 0');
     await page.locator('#rollout-reason').waitFor({ state: 'visible' });
 
+    // A reload keeps the session: no token prompt, and the charts' recent history comes back.
+    const kept = await page.evaluate(() => JSON.parse(sessionStorage.getItem('turnout.history') ?? '[]').length);
+    t.ok(kept > 0, 'chart history kept for the tab');
+    await page.reload();
+    await expectText(page, '#rollout-status', 'aborted');
+    t.equal(await page.locator('#token-dialog[open]').count(), 0, 'no token prompt after a reload');
+
     await page.screenshot({ path: artifact('dashboard-1280x800.png'), fullPage: false });
     await page.screenshot({ path: artifact('dashboard-1280-full.png'), fullPage: true });
 

@@ -6,6 +6,7 @@
 
 (() => {
   const TOKEN_KEY = 'turnout.adminToken';
+  const HISTORY_KEY = 'turnout.history';
   const POLL_MS = 1000;
   const HISTORY_S = 300; // charts show the last 5 minutes
   const EVENTS_LIMIT = 25;
@@ -221,6 +222,9 @@
   function forgetToken(message) {
     token = '';
     sessionStorage.removeItem(TOKEN_KEY);
+    sessionStorage.removeItem(HISTORY_KEY);
+    state.history = [];
+    renderCharts();
     stopPolling();
     setConn('idle', 'not connected');
     askToken(message);
@@ -340,6 +344,24 @@
     }
     state.history.push(sample);
     while (state.history.length && state.history[0].t < t - HISTORY_S) state.history.shift();
+    // Kept for this tab (like the token), so a reload does not blank the charts.
+    if (state.history.length % 5 === 0) {
+      try {
+        sessionStorage.setItem(HISTORY_KEY, JSON.stringify(state.history));
+      } catch {
+        // full or unavailable: the charts simply start over after a reload
+      }
+    }
+  }
+
+  function restoreHistory() {
+    try {
+      const saved = JSON.parse(sessionStorage.getItem(HISTORY_KEY) ?? '[]');
+      const since = Date.now() / 1000 - HISTORY_S;
+      if (Array.isArray(saved)) state.history = saved.filter((s) => s && Number.isFinite(s.t) && s.t >= since && s.colours && s.targets);
+    } catch {
+      state.history = [];
+    }
   }
 
   // ---------------------------------------------------------------- rendering: state
@@ -358,6 +380,11 @@
     b.style.width = `${bp}%`;
     g.style.width = `${gp}%`;
     bar.classList.toggle('empty', total <= 0);
+    // Animate changes, not the first paint: flush the first widths (offsetWidth) before enabling the transition.
+    if (!bar.classList.contains('animated')) {
+      void bar.offsetWidth;
+      bar.classList.add('animated');
+    }
     bar.setAttribute('aria-label', total > 0 ? `blue ${bp.toFixed(1)}%, green ${gp.toFixed(1)}%` : 'no data');
     return { bp, gp, total };
   }
@@ -873,6 +900,7 @@
   }
 
   function main() {
+    restoreHistory();
     wire();
     renderRollout();
     renderCharts();
