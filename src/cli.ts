@@ -38,7 +38,7 @@ export const COMMANDS: Readonly<Record<string, CommandSpec>> = {
   flip: flipCommand,
   rollback: rollbackCommand,
   events: eventsCommand,
-  // rollout: lazyCommand('rollout …', 'Progressive rollouts.', () => import('./client/rollout-commands.ts').then((m) => m.rolloutCommand)),
+  rollout: lazyCommand('rollout start --steps W:H,... | status | pause | resume | promote | abort', 'Progressive rollouts: steps of weight and hold, judged by analysis.', () => import('./client/rollout-commands.ts').then((m) => m.rolloutCommand)),
 };
 
 /** A subcommand whose module loads only when it runs. */
