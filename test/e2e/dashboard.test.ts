@@ -84,6 +84,9 @@ async function run(): Promise<void> {
     t.equal(await page.locator('#targets-body tr').count(), 3, 'one row per target');
     t.match(await page.textContent('#targets-body'), new URL(green.url).host);
     for (const id of ['chart-rate', 'chart-errors', 'chart-latency']) t.equal(await page.locator(`#${id} canvas`).count(), 1, `${id} drawn`);
+    // Rates come from /metrics counter differences: a number shows once two scrapes exist.
+    await page.waitForFunction(() => /^\d+(\.\d)?$/.test(document.querySelector('#targets-body tr td:nth-child(3)')?.textContent ?? ''));
+    t.match(await page.textContent('#charts-note'), /from \/metrics/);
 
     // Move the weight with the exact input, confirm, and see it applied through the API.
     await page.fill('#weight-input', '12.5');

@@ -9,6 +9,7 @@
   const HISTORY_KEY = 'turnout.history';
   const POLL_MS = 1000;
   const HISTORY_S = 300; // charts show the last 5 minutes
+  const RATE_SPAN_S = 5; // request and error rates: over the last 5 seconds
   const EVENTS_LIMIT = 25;
   const COLOURS = ['blue', 'green'];
   const PALETTE = {
@@ -265,13 +266,14 @@
     const started = Date.now();
     const usedToken = token;
     try {
-      const [s, ups] = await Promise.all([
+      const [s, ups, counts] = await Promise.all([
         api('GET', '/api/v1/state'),
         api('GET', '/api/v1/upstreams').catch((e) => (e.status === 401 ? Promise.reject(e) : null)),
+        fetchCounters(),
       ]);
       applyState(s, started);
       state.upstreams = ups;
-      recordSample(ups);
+      recordSample(ups, counts);
       const jobs = [];
       if (s.version !== state.eventsVersion) jobs.push(refreshEvents(s.version));
       if (s.rollout) jobs.push(refreshRollout());
@@ -286,7 +288,7 @@
         if (usedToken === token) forgetToken(`Token refused by the server (${error.describe()})`);
       } else {
         setConn('down', error instanceof ApiError ? `offline · ${error.describe()}` : `offline · ${error.message}`);
-        recordSample(null);
+        recordSample(null, null);
         renderCharts();
       }
     } finally {
@@ -323,25 +325,82 @@
 
   // ---------------------------------------------------------------- history for charts
 
-  function metricsOf(s, windowSeconds) {
-    if (!s) return null;
-    const rate = Number.isFinite(s.requests) ? s.requests / windowSeconds : null;
-    const errRate = Number.isFinite(s.errorRate) ? s.errorRate * 100 : null;
-    return { rate, errRate, p50: s.latencyMs?.p50 ?? null, p99: s.latencyMs?.p99 ?? null };
+  /**
+   * Cumulative request and error counts from the public /metrics (Prometheus text), summed by
+   * colour and by "colour url": { key: [requests, errors] }. Diffing two scrapes gives true
+   * recent rates; the API's sliding-window totals would lag a change by a whole window.
+   */
+  function parseCounters(text) {
+    const counts = {};
+    const add = (key, i, v) => {
+      (counts[key] ??= [0, 0])[i] += v;
+    };
+    for (const line of text.split('\n')) {
+      const m = /^turnout_(requests_total|upstream_errors_total)\{([^}]*)\}\s+(\S+)/.exec(line);
+      if (!m) continue;
+      const labels = {};
+      for (const l of m[2].matchAll(/(\w+)="((?:[^"\\]|\\.)*)"/g)) labels[l[1]] = l[2].replace(/\\(.)/g, (_, ch) => (ch === 'n' ? '\n' : ch));
+      const v = Number(m[3]);
+      if (!Number.isFinite(v) || !COLOURS.includes(labels.colour)) continue;
+      const i = m[1] === 'requests_total' ? 0 : 1;
+      add(labels.colour, i, v);
+      if (labels.target && labels.target !== 'none') add(`${labels.colour} ${labels.target}`, i, v);
+    }
+    return counts;
   }
 
-  /** Rates come from the sliding window's totals: requests in the window / its length. */
-  function recordSample(ups) {
+  /** The counters, or null when /metrics is not there (an admin server built without it). */
+  async function fetchCounters() {
+    try {
+      const res = await fetch('/metrics', { cache: 'no-store', credentials: 'omit', headers: { accept: 'text/plain' } });
+      if (!res.ok) return null;
+      const counts = parseCounters(await res.text());
+      return Object.keys(counts).length ? counts : null;
+    } catch {
+      return null;
+    }
+  }
+
+  /** Request rate and error rate over the last RATE_SPAN_S from counter differences; null until two scrapes exist. */
+  function counterRates(key, t, counts) {
+    const now = counts[key];
+    if (!now) return { rate: null, errRate: null };
+    for (const s of state.history) {
+      if (s.t < t - RATE_SPAN_S - 0.5) continue;
+      const then = s.counts?.[key];
+      if (!then) continue;
+      const dt = t - s.t;
+      const dr = now[0] - then[0];
+      const de = now[1] - then[1];
+      if (dt < 0.5 || dr < 0 || de < 0) break; // too close, or the process restarted
+      return { rate: dr / dt, errRate: dr > 0 ? (de / dr) * 100 : null };
+    }
+    return { rate: null, errRate: null };
+  }
+
+  /** One colour's or target's point: rates from counters when available, else window totals / window length. */
+  function metricsOf(s, windowSeconds, key, t, counts) {
+    if (!s) return null;
+    const fromWindow = {
+      rate: Number.isFinite(s.requests) ? s.requests / windowSeconds : null,
+      errRate: Number.isFinite(s.errorRate) ? s.errorRate * 100 : null,
+    };
+    const rates = counts ? counterRates(key, t, counts) : fromWindow;
+    return { ...rates, p50: s.latencyMs?.p50 ?? null, p99: s.latencyMs?.p99 ?? null };
+  }
+
+  function recordSample(ups, counts) {
     const t = Date.now() / 1000;
-    const sample = { t, colours: {}, targets: {} };
+    const sample = { t, colours: {}, targets: {}, counts: counts ?? null };
     if (ups && ups.colours) {
       const win = Number(ups.windowSeconds) > 0 ? Number(ups.windowSeconds) : 60;
       for (const c of COLOURS) {
         const cs = ups.colours[c];
-        sample.colours[c] = metricsOf(cs, win);
-        for (const tg of cs?.targets ?? []) sample.targets[`${c} ${tg.url}`] = metricsOf(tg, win);
+        sample.colours[c] = metricsOf(cs, win, c, t, counts);
+        for (const tg of cs?.targets ?? []) sample.targets[`${c} ${tg.url}`] = metricsOf(tg, win, `${c} ${tg.url}`, t, counts);
       }
     }
+    state.ratesFrom = counts ? 'counters' : 'window';
     state.history.push(sample);
     while (state.history.length && state.history[0].t < t - HISTORY_S) state.history.shift();
     // Kept for this tab (like the token), so a reload does not blank the charts.
@@ -441,15 +500,19 @@
     const green = ups.colours.green?.requests ?? 0;
     const { bp, gp, total } = setSplit('observed-split', blue, green);
     $('observed-window').textContent = `(last ${ups.windowSeconds ?? '?'} s)`;
-    $('charts-note').textContent = `Each point is the sliding ${ups.windowSeconds ?? '?'} s window as seen at that second.`;
+    $('charts-note').textContent =
+      state.ratesFrom === 'counters'
+        ? `Request and error rates over the last ${RATE_SPAN_S} s (from /metrics); latency percentiles over the sliding ${ups.windowSeconds ?? '?'} s window.`
+        : `Each point is the sliding ${ups.windowSeconds ?? '?'} s window as seen at that second.`;
     $('observed-split-text').textContent =
       total > 0 ? `blue ${fmtPct(bp)} · green ${fmtPct(gp)} · ${total} req` : 'no requests in the window';
 
     const win = Number(ups.windowSeconds) > 0 ? Number(ups.windowSeconds) : 60;
+    const latest = state.history.at(-1);
     const cards = COLOURS.map((c) => {
       const cs = ups.colours[c];
       if (!cs) return null;
-      const m = metricsOf(cs, win);
+      const m = latest?.colours[c] ?? metricsOf(cs, win, c, 0, null);
       const healthyTargets = (cs.targets ?? []).filter((t) => t.healthy).length;
       return h(
         'div',
@@ -479,10 +542,11 @@
       return;
     }
     const win = Number(ups.windowSeconds) > 0 ? Number(ups.windowSeconds) : 60;
+    const latest = state.history.at(-1);
     const rows = [];
     for (const c of COLOURS) {
       for (const tg of ups.colours[c]?.targets ?? []) {
-        const m = metricsOf(tg, win);
+        const m = latest?.targets[`${c} ${tg.url}`] ?? metricsOf(tg, win, '', 0, null);
         rows.push(
           h('tr', {},
             h('td', { class: 'target-cell' }, h('span', { class: 'dot', 'data-colour': c }), h('span', { class: 'mono', text: targetLabel(tg.url), title: tg.url })),
@@ -516,16 +580,17 @@
   function renderEvents() {
     const body = $('events-body');
     if (!state.events.length) {
-      body.replaceChildren(h('tr', {}, h('td', { colspan: 5, class: 'muted', text: 'no events yet' })));
+      body.replaceChildren(h('tr', {}, h('td', { colspan: 4, class: 'muted', text: 'no events yet' })));
       return;
     }
     body.replaceChildren(
       ...state.events.map((ev) =>
         h('tr', {},
           h('td', { class: 'mono nowrap', text: fmtTime(ev.at), title: `${ev.at} · v${ev.version}` }),
-          h('td', {}, h('span', { class: `action action-${String(ev.action).split('.').pop()}`, text: ev.action })),
+          h('td', {}, h('div', { class: 'action-cell' },
+            h('span', { class: `action action-${String(ev.action).split('.').pop()}`, text: ev.action }),
+            h('span', { class: 'muted small actor', text: ev.actor ? `by ${ev.actor}` : '' }))),
           h('td', { class: 'nowrap' }, ...changeText(ev.from, ev.to)),
-          h('td', { class: 'muted', text: ev.actor ?? '' }),
           h('td', { class: 'reason', text: ev.reason ?? '' }),
         ),
       ),
