@@ -109,6 +109,17 @@ async function run(): Promise<void> {
     await expectText(page, '#canary-weight', '30%');
     t.equal(state.state.weight, 30);
 
+    // A weight the server refuses (more than 4 decimals): its message is shown, nothing changes.
+    await page.fill('#weight-input', '12.34567');
+    await page.click('#weight-apply');
+    await page.click('#confirm-ok');
+    await page.locator('#banner').waitFor({ state: 'visible' });
+    t.match(await page.textContent('#banner-text'), /400 Bad Request: .*weight/, 'the server\'s message, naming the field');
+    t.equal(state.state.weight, 30, 'nothing changed');
+    await page.click('#banner-close');
+    await page.click('#weight-reset');
+    t.equal(await page.inputValue('#weight-input'), '30', 'reset shows the current weight again');
+
     // Cancelling a confirmation changes nothing.
     const before = state.state.version;
     await page.click('#flip');
@@ -228,7 +239,7 @@ function watchProblems(page: Page): string[] {
   const problems: string[] = [];
   page.on('console', (m) => {
     // The deliberate bad-token and 412 requests log "Failed to load resource" for their status.
-    if (m.type() === 'error' && !/Failed to load resource: the server responded with a status of (401|412)/.test(m.text())) problems.push(m.text());
+    if (m.type() === 'error' && !/Failed to load resource: the server responded with a status of (400|401|412)/.test(m.text())) problems.push(m.text());
   });
   page.on('pageerror', (e) => problems.push(String(e)));
   return problems;
