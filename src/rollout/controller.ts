@@ -229,7 +229,13 @@ export class RolloutController {
       if (verdict.result === 'fail') {
         this.#logger.warn(log, `rollout ${r.id}: analysis failed; aborting`);
         const reason = verdict.checks.filter((c) => c.result === 'fail').map((c) => c.reason).join('; ');
-        await this.#commitOwn(r, (cur, at) => records.abortRollout(cur, at, reason, this.#history));
+        try {
+          await this.#commitOwn(r, (cur, at) => records.abortRollout(cur, at, reason, this.#history));
+        } catch (err) {
+          // The store refused the abort: the canary still has traffic, so judge again next tick.
+          this.#nextAnalysisAt = 0;
+          throw err;
+        }
         return;
       }
       this.#logger.info(log, `rollout ${r.id}: analysis ${verdict.result}`);

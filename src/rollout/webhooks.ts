@@ -43,6 +43,15 @@ export function signature(secret: string, body: string): string {
 }
 
 const MAX_BACKOFF_MS = 30_000;
+
+/** Webhook URLs often carry a token in their path (Slack, Teams): logs show only the origin. */
+export function redact(url: string): string {
+  try {
+    return `${new URL(url).origin}/…`;
+  } catch {
+    return '(invalid url)';
+  }
+}
 const noopLogger: RolloutLogger = { info() {}, warn() {}, error() {} };
 
 export class WebhookNotifier {
@@ -88,7 +97,7 @@ export class WebhookNotifier {
       if (this.#inFlight.size >= this.#maxPending) {
         this.#dropped++;
         this.#failures++;
-        this.#logger.warn({ url, type }, `webhook dropped: ${this.#maxPending} deliveries already pending`);
+        this.#logger.warn({ url: redact(url), type }, `webhook dropped: ${this.#maxPending} deliveries already pending`);
         continue;
       }
       const delivery = this.#deliver(url, type, body, randomUUID()).finally(() => this.#inFlight.delete(delivery));
@@ -147,12 +156,12 @@ export class WebhookNotifier {
       }
       this.#failedAttempts++;
       if (attempt < this.#maxAttempts) {
-        this.#logger.warn({ url, type, attempt, error: lastError }, 'webhook attempt failed; retrying');
+        this.#logger.warn({ url: redact(url), type, attempt, error: lastError }, 'webhook attempt failed; retrying');
         await this.#sleep(Math.min(MAX_BACKOFF_MS, this.#backoffMs * 2 ** (attempt - 1)));
       }
     }
     this.#failures++;
-    this.#logger.error({ url, type, delivery: id, error: lastError }, 'webhook delivery failed');
+    this.#logger.error({ url: redact(url), type, delivery: id, error: lastError }, 'webhook delivery failed');
   }
 
   #sleep(ms: number): Promise<void> {

@@ -1,7 +1,11 @@
 // The controller as a state machine, driven by a manual clock and tick(): no timers, no sleeping.
 import t from 'tap';
 import { recordOf } from '../../src/rollout/record.ts';
-import { createMemoryStorage } from '../../src/state/memory-store.ts';
+import { RolloutController } from '../../src/rollout/controller.ts';
+import { StateManager } from '../../src/state/manager.ts';
+import { createMemoryStorage, MemoryStore } from '../../src/state/memory-store.ts';
+import type { AuditEvent, RoutingState } from '../../src/state/model.ts';
+import { FakeWindows } from './harness.ts';
 import { admin, harness, steps, T0 } from './harness.ts';
 
 const analysis = { intervalSeconds: 10, minRequests: 20, maxErrorRate: 0.02, maxP99Ms: 800, maxP99Ratio: 1.5 };
@@ -234,4 +238,34 @@ t.test('a paused rollout stays paused after a restart', async (t) => {
   await second.at(600);
   t.equal(second.controller.current()?.status, 'paused');
   t.equal(second.events.length, 0);
+});
+
+t.test('if the store refuses the abort, the next tick judges again and aborts', async (t) => {
+  class FlakyStore extends MemoryStore {
+    failNext = false;
+    override async save(state: RoutingState, events: readonly AuditEvent[]): Promise<void> {
+      if (this.failNext) {
+        this.failNext = false;
+        throw new Error('disk full');
+      }
+      return super.save(state, events);
+    }
+  }
+  let now = T0;
+  const clock = { now: () => now };
+  const store = new FlakyStore();
+  const state = await StateManager.open({ store, seed: { active: 'blue', weight: 0 }, clock });
+  const windows = new FakeWindows();
+  const controller = new RolloutController({ state, windows, clock });
+  t.teardown(() => state.close());
+  await controller.create({ steps: steps('10:60'), analysis }, admin);
+  windows.set('green', { requests: 100, errors: 50 });
+  store.failNext = true;
+  now = T0 + 10_000;
+  await t.rejects(controller.tick(), { message: 'disk full' });
+  t.equal(state.state.weight, 10, 'nothing changed');
+  now = T0 + 11_000;
+  await controller.tick();
+  t.equal(state.state.weight, 0, 'aborted one tick later, not one interval later');
+  t.equal(controller.current()?.status, 'aborted');
 });

@@ -80,8 +80,13 @@ t.test('a receiver that fails twice gets the same delivery a third time', async 
 t.test('a dead receiver is counted as a failure and logged, and send() never throws or blocks', async (t) => {
   const port = await deadPort();
   const logged: string[] = [];
-  const logger = { info() {}, warn() {}, error: (_o: object, msg?: string) => void logged.push(msg ?? '') };
-  const n = new WebhookNotifier({ urls: [`http://127.0.0.1:${port}/`], secret: '', backoffMs: 1, maxAttempts: 3, logger });
+  const objects: object[] = [];
+  const logger = {
+    info() {},
+    warn: (o: object) => void objects.push(o),
+    error: (o: object, msg?: string) => void (logged.push(msg ?? ''), objects.push(o)),
+  };
+  const n = new WebhookNotifier({ urls: [`http://127.0.0.1:${port}/hooks/T0KEN-SECRET`], secret: '', backoffMs: 1, maxAttempts: 3, logger });
   t.teardown(() => n.close());
   const before = process.hrtime.bigint();
   n.send('flip', { a: 1 });
@@ -91,6 +96,9 @@ t.test('a dead receiver is counted as a failure and logged, and send() never thr
   await n.idle();
   t.match(n.stats(), { delivered: 0, failures: 2, failedAttempts: 6, pending: 0 });
   t.same(logged, ['webhook delivery failed', 'webhook delivery failed']);
+  t.equal(objects.length, 6, 'two retries and one failure per delivery');
+  t.notMatch(JSON.stringify(objects), /T0KEN-SECRET/, 'the URL path (often a token) is not logged');
+  t.match(objects.at(-1), { url: `http://127.0.0.1:${port}/…`, type: 'flip', error: /ECONNREFUSED|connect/ });
 });
 
 t.test('no secret: no signature header; beyond maxPending: dropped and counted', async (t) => {
