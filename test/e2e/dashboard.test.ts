@@ -161,7 +161,7 @@ async function run(): Promise<void> {
     t.equal(state.state.weight, 10, 'the first step applied');
     await expectText(page, '#canary-weight', '10%');
     t.equal(await page.locator('#rollout-steps li').count(), 3);
-    await page.locator('#rollout-analysis .verdict-row').first().waitFor({ timeout: 5000 });
+    await page.locator('#rollout-analysis .verdict-row').first().waitFor({ timeout: 15_000 });
     await page.click('#rollout-pause');
     await page.click('#confirm-ok');
     await expectText(page, '#rollout-status', 'paused');
@@ -250,7 +250,7 @@ async function expectText(page: Page, selector: string, text: string): Promise<v
   await page.waitForFunction(
     ([sel, want]) => document.querySelector(sel!)?.textContent?.trim() === want,
     [selector, text] as const,
-    { timeout: 5000 },
+    { timeout: 10_000 },
   ).catch(async (err: unknown) => {
     const got = await page.textContent(selector).catch(() => null);
     throw new Error(`${selector}: expected ${JSON.stringify(text)}, got ${JSON.stringify(got)}`, { cause: err });
