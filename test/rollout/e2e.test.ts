@@ -3,6 +3,7 @@
 // with bounded deadlines; nothing asserts on timing.
 import t from 'tap';
 import { Agent, request } from 'undici';
+import { signature } from '../../src/rollout/webhooks.ts';
 import { createMemoryStorage, MemoryStore } from '../../src/state/memory-store.ts';
 import { startApp, type RunningApp } from '../helpers/app.ts';
 import { startUpstream, type Upstream } from '../helpers/upstream.ts';
@@ -128,7 +129,8 @@ t.test('a green answering 500 to 30% of requests is aborted within two intervals
     res.writeHead(Math.random() < 0.3 ? 500 : 200, { 'content-type': 'application/json' });
     res.end('{"name":"green"}');
   });
-  const turnout = await startApp(t, config(blue, green));
+  const hook = await startUpstream(t, 'webhook');
+  const turnout = await startApp(t, { ...config(blue, green), notify: { webhooks: [hook.url + '/turnout'], secret: 'webhook-secret' } });
   const load = traffic(t, turnout.proxy);
   await waitFor('traffic', async () => (load.seen.total > 50 ? true : undefined));
   await start(turnout, { steps: [{ weight: 30, holdSeconds: 60 }, { weight: 100, holdSeconds: 60 }], analysis });
@@ -143,6 +145,11 @@ t.test('a green answering 500 to 30% of requests is aborted within two intervals
   t.match(state, { active: 'blue', canary: { weight: 0 } });
   const events = (await (await turnout.api('/api/v1/events?limit=1')).json()) as { action: string; reason: string; actor: string }[];
   t.match(events[0], { action: 'rollout.abort', actor: 'rollout', reason: /errorRate/ });
+
+  // The configured webhook got the start and the abort, signed.
+  await waitFor('webhooks', async () => (hook.seen.length >= 2 ? true : undefined));
+  t.same(hook.seen.map((s) => JSON.parse(s.body).event.action), ['rollout.start', 'rollout.abort']);
+  t.ok(hook.seen.every((s) => s.headers['x-turnout-signature'] === signature('webhook-secret', s.body)));
 
   // What green saw: nothing new once the abort was committed.
   const greenAfter = green.seen.length;
