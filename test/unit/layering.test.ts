@@ -1,0 +1,62 @@
+// Imports flow one way (DESIGN.md): reads every import of src/**/*.ts and checks it against the
+// table below. A new edge is a design decision: change the table and DESIGN.md together.
+import t from 'tap';
+import { readdirSync, readFileSync, statSync } from 'node:fs';
+import { join, relative, dirname, resolve } from 'node:path';
+
+const SRC = resolve(import.meta.dirname, '../../src');
+
+/** Which layers each layer may import (value imports); `import type` may also reach `types`. */
+const ALLOWED: Record<string, { value: string[]; types?: string[] }> = {
+  domain: { value: [] },
+  errors: { value: [] },
+  config: { value: ['domain', 'errors'] },
+  state: { value: ['domain', 'errors'], types: ['config'] },
+  routing: { value: ['domain'], types: ['state'] },
+  upstream: { value: ['domain', 'errors'], types: ['config'] },
+  metrics: { value: ['domain', 'errors', 'upstream'], types: ['state', 'config', 'rollout'] },
+  proxy: { value: ['domain', 'errors', 'routing', 'upstream'], types: ['config', 'state', 'metrics'] },
+  rollout: { value: ['domain', 'errors', 'state'], types: ['config', 'metrics'] },
+  admin: { value: ['domain', 'errors', 'state', 'rollout'], types: ['config', 'metrics', 'upstream'] },
+  client: { value: ['domain', 'errors'], types: ['admin', 'rollout', 'state'] },
+  demo: { value: [] },
+};
+/** The composition root and entry points see everything. */
+const ROOTS = new Set(['app', 'server', 'cli', 'demo']);
+
+function files(dir: string): string[] {
+  return readdirSync(dir).flatMap((name) => {
+    const p = join(dir, name);
+    return statSync(p).isDirectory() ? files(p) : p.endsWith('.ts') ? [p] : [];
+  });
+}
+
+function layerOf(file: string): string {
+  const rel = relative(SRC, file).replace(/\.ts$/, '');
+  return rel.includes('/') ? rel.split('/')[0]! : rel;
+}
+
+t.test('imports follow the layering table', async (t) => {
+  const violations: string[] = [];
+  let edges = 0;
+  for (const file of files(SRC)) {
+    const from = layerOf(file);
+    if (ROOTS.has(from) && !file.includes('/demo/')) continue;
+    const rules = ALLOWED[from];
+    if (!rules) {
+      violations.push(`${relative(SRC, file)}: layer "${from}" is not in the table`);
+      continue;
+    }
+    const source = readFileSync(file, 'utf8');
+    for (const m of source.matchAll(/^\s*import\s+(type\s+)?[^'"]*?from\s+'(\.[^']+)'/gm)) {
+      const typeOnly = Boolean(m[1]);
+      const to = layerOf(resolve(dirname(file), m[2]!));
+      if (to === from) continue;
+      edges++;
+      const ok = rules.value.includes(to) || (typeOnly && (rules.types ?? []).includes(to));
+      if (!ok) violations.push(`${relative(SRC, file)} → ${to}${typeOnly ? ' (type)' : ''}`);
+    }
+  }
+  t.ok(edges > 20, `${edges} cross-layer imports checked`);
+  t.same(violations, [], 'no import against the table');
+});
