@@ -53,6 +53,9 @@ export async function buildAdminServer(deps: AdminDeps): Promise<FastifyInstance
     // Error messages name fields as `body.weight`, not Ajv's `/weight`.
     schemaErrorFormatter: (errors, dataVar) => new Error(formatValidationErrors(errors, dataVar)),
     return503OnClosing: true,
+    // The dashboard polls every second: per-request lines would drown the log. Changes are in
+    // the audit log; errors are still logged by the error handler.
+    disableRequestLogging: true,
   });
 
   const ajv = createStrictAjv();
