@@ -221,6 +221,13 @@ export class RolloutController {
     this.#track(r);
     const now = this.#clock.now();
 
+    // The active colour changed under the rollout without the listener ending it (a crash between
+    // a manual flip and the abort): the rollout no longer describes the routing; end it.
+    if (this.#host.state.active !== r.stable) {
+      await this.#commitOwn(r, (cur, at) => records.abortRollout(cur, at, `the active colour is ${cur.active}, not the rollout's stable ${r.stable}`, this.#history));
+      return;
+    }
+
     if (now >= this.#nextAnalysisAt) {
       this.#nextAnalysisAt = now + r.analysis.intervalSeconds * 1000;
       const verdict = this.#analyse(r, now);

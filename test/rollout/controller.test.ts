@@ -269,3 +269,18 @@ t.test('if the store refuses the abort, the next tick judges again and aborts', 
   t.equal(state.state.weight, 0, 'aborted one tick later, not one interval later');
   t.equal(controller.current()?.status, 'aborted');
 });
+
+t.test('a persisted running rollout whose stable colour is no longer active is ended, routing untouched', async (t) => {
+  const storage = createMemoryStorage();
+  const first = await harness(t, { storage });
+  await first.controller.create({ steps: steps('5:30,50:30'), analysis }, admin);
+  first.controller.stop(); // no listener: as if the process died between a manual flip and the abort
+  await first.state.flip({ actor: 'ops' });
+  await first.state.close();
+
+  const second = await harness(t, { storage, startAt: 5 });
+  second.controller.start();
+  await second.at(6);
+  t.match(second.controller.current(), { status: 'aborted', reason: /active colour is green, not the rollout's stable blue/ });
+  t.same({ active: second.state.state.active, weight: second.state.state.weight }, { active: 'green', weight: 0 });
+});
