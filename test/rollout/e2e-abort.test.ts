@@ -56,7 +56,9 @@ t.test('a green 300 ms slower is aborted on latency', async (t) => {
   await start(turnout, { steps: [{ weight: 30, holdSeconds: 60 }], analysis });
   const done = await waitFor('abort', until(turnout, (r) => r.status !== 'running'));
   t.equal(done.status, 'aborted');
-  t.match(done.reason, /p99Ratio: canary 3\d\d(\.\d+)?ms vs stable/);
+  // The p99 comes from histogram buckets: about 300 ms, not exactly.
+  const m = /p99Ratio: canary ([\d.]+)ms vs stable ([\d.]+)ms/.exec(done.reason);
+  t.ok(m && Number(m[1]) > 250 && Number(m[2]) < 100, done.reason);
   t.notMatch(done.reason, /errorRate/);
   t.equal(turnout.app.state.state.weight, 0);
 });
