@@ -115,6 +115,7 @@ export async function buildApp(config: TurnoutConfig, options: AppOptions = {}):
     state,
     isReady,
     sticky: config.routing.sticky,
+    rolloutSummary: () => rollouts.summary(),
     telemetry,
     metricsRegistry,
     rollouts,

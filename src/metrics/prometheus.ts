@@ -18,8 +18,8 @@ export interface MetricsRegistryOptions {
   readonly getSnapshot: () => RoutingSnapshot;
   /** The active health checker (its probe and transition counters); optional. */
   readonly health?: { stats(): readonly TargetProbeStats[] };
-  /** Accepted for the composition root's convenience; no rollout metrics yet. */
-  readonly rollouts?: unknown;
+  /** The rollout controller's webhook delivery counters; optional. */
+  readonly rollouts?: { webhookStats(): { delivered: number; failures: number; failedAttempts: number; dropped: number } };
   readonly clock?: Clock;
   /** Process metrics (CPU, memory, event loop, GC) with the turnout_ prefix; default true. */
   readonly processMetrics?: boolean;
@@ -202,6 +202,32 @@ export function createMetricsRegistry(options: MetricsRegistryOptions): Registry
       registers,
       collect() {
         for (const s of health.stats()) this.set({ colour: s.target.colour, target: s.target.url }, s.target.probeHealthy ? 1 : 0);
+      },
+    });
+  }
+
+  const rollouts = options.rollouts;
+  if (rollouts !== undefined) {
+    new Counter({
+      name: 'turnout_webhook_deliveries_total',
+      help: 'Webhook deliveries by result: delivered, failed (gave up after retries), dropped (queue full).',
+      labelNames: ['result'] as const,
+      registers,
+      collect() {
+        this.reset();
+        const w = rollouts.webhookStats();
+        this.inc({ result: 'delivered' }, w.delivered);
+        this.inc({ result: 'failed' }, w.failures - w.dropped); // failures include drops
+        this.inc({ result: 'dropped' }, w.dropped);
+      },
+    });
+    new Counter({
+      name: 'turnout_webhook_failures_total',
+      help: 'Failed webhook delivery attempts (each retry counts).',
+      registers,
+      collect() {
+        this.reset();
+        this.inc(rollouts.webhookStats().failedAttempts);
       },
     });
   }
