@@ -63,6 +63,8 @@ interface ContenderStatus {
 
 async function main(): Promise<number> {
   const started = Date.now();
+  // Other work on the machine skews every figure: record how busy it was.
+  const loadAtStart = os.loadavg()[0]!;
   if (!args['no-build']) buildIfStale(log);
   const only = args.only ? new Set(args.only.split(',')) : null;
   const wanted = ALL_CONTENDERS.filter((c) => !only || only.has(c.id) || c.id === 'direct');
@@ -176,7 +178,7 @@ async function main(): Promise<number> {
     const text = [
       `## Benchmark${smoke ? ' (smoke: harness check only, numbers meaningless)' : ''}`,
       '',
-      `Machine: ${machine}. Load generator, proxy and origin share these cores.`,
+      `Machine: ${machine}. Load generator, proxy and origin share these cores (1-min load average ${loadAtStart.toFixed(2)} at start, ${os.loadavg()[0]!.toFixed(2)} at end).`,
       '',
       table,
       '',
@@ -201,6 +203,7 @@ async function main(): Promise<number> {
         settings,
         tools: { throughput: 'autocannon', latency: WRK_AVAILABLE ? 'wrk' : 'autocannon-paced' },
         durationSeconds: round((Date.now() - started) / 1000, 1),
+        loadAverage: { start: loadAtStart, end: os.loadavg()[0]! },
       },
       contenders: statuses,
       throughput: {
