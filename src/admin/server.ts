@@ -48,14 +48,13 @@ export async function buildAdminServer(deps: AdminDeps): Promise<FastifyInstance
   const checkBearer = bearerAuth(deps.token); // throws on an empty token, before anything is built
   const bodyLimit = deps.bodyLimit ?? ADMIN_BODY_LIMIT;
   const app = Fastify({
-    ...(deps.logger ? { loggerInstance: deps.logger } : { logger: false }),
+    // Per-request lines are logged at info, and the dashboard polls every second: the admin
+    // server logs warnings and errors only. Changes are in the audit log.
+    ...(deps.logger ? { loggerInstance: deps.logger.child({}, { level: 'warn' }) } : { logger: false }),
     bodyLimit,
     // Error messages name fields as `body.weight`, not Ajv's `/weight`.
     schemaErrorFormatter: (errors, dataVar) => new Error(formatValidationErrors(errors, dataVar)),
     return503OnClosing: true,
-    // The dashboard polls every second: per-request lines would drown the log. Changes are in
-    // the audit log; errors are still logged by the error handler.
-    disableRequestLogging: true,
   });
 
   const ajv = createStrictAjv();

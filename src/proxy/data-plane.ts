@@ -40,7 +40,6 @@ export function createDataPlane(deps: DataPlaneDeps): { handleRequest: RequestHa
   const mintId = deps.mintId ?? randomUUID;
   const maxRawHeaders = deps.proxy.maxHeaders * 2;
   const forwarding: ForwardingPolicy = {
-    consumedRequestHeaders: new Set(),
     trustedProxies: new Set(deps.proxy.trustedProxies),
     proto: 'http',
   };
@@ -100,7 +99,7 @@ export function createDataPlane(deps: DataPlaneDeps): { handleRequest: RequestHa
   const handleRequest: RequestHandler = (req, res) => {
     const refused = refusal(req);
     if (refused !== undefined) return reject(res, ...refused);
-    const forwarded = forwardRequestHeaders(req.rawHeaders, peerAddress(req), forwarding);
+    const forwarded = forwardRequestHeaders(req.headers, peerAddress(req), forwarding);
     const { colour, setCookie } = route(req, forwarded.clientAddress);
     ctx.retryBudget.deposit();
     new Exchange(req, res, colour, pools[colour], ctx, forwarded.headers, setCookie).start();
@@ -109,7 +108,7 @@ export function createDataPlane(deps: DataPlaneDeps): { handleRequest: RequestHa
   const handleUpgrade: UpgradeHandler = (req, socket, head) => {
     const refused = refusal(req);
     if (refused !== undefined) return rejectSocket(socket, ...refused);
-    const forwarded = forwardRequestHeaders(req.rawHeaders, peerAddress(req), forwarding);
+    const forwarded = forwardRequestHeaders(req.headers, peerAddress(req), forwarding);
     const { colour, setCookie } = route(req, forwarded.clientAddress);
     proxyUpgrade(req, socket, head, { colour, pool: pools[colour], headers: forwarded.headers, setCookie, recorder: deps.recorder, exposeColour: routing.exposeColourHeader });
   };

@@ -8,7 +8,7 @@ import type { Recorder } from '../metrics/recorder.ts';
 import type { ColourPool } from '../upstream/pool.ts';
 import type { Target } from '../upstream/target.ts';
 import { classifyUpstreamError, gatewayErrorBody, isRetryable, NO_HEALTHY_TARGET, type Failure } from './failure.ts';
-import { forwardResponseHeaders } from './headers.ts';
+import { forwardResponseHeaders, type OutgoingHeaders } from './headers.ts';
 import type { RetryBudget } from './retry-budget.ts';
 
 /** RFC 9110 §9.2.2; without a body, so a retry can replay the whole request. */
@@ -19,6 +19,17 @@ export interface ExchangeContext {
   readonly retryBudget: RetryBudget;
   /** `x-turnout-colour` on every proxied response. */
   readonly exposeColour: boolean;
+}
+
+const kExchange = Symbol('turnout.exchange');
+type ExchangeResponse = ServerResponse & { [kExchange]: Exchange };
+
+function onResponseClose(this: ServerResponse): void {
+  (this as ExchangeResponse)[kExchange].clientClosed();
+}
+
+function onResponseDrain(this: ServerResponse): void {
+  (this as ExchangeResponse)[kExchange].drained();
 }
 
 export class Exchange implements Dispatcher.DispatchHandler {
@@ -44,7 +55,7 @@ export class Exchange implements Dispatcher.DispatchHandler {
     colour: Colour,
     pool: ColourPool,
     ctx: ExchangeContext,
-    headers: string[],
+    headers: OutgoingHeaders,
     setCookie: string | undefined,
   ) {
     this.req = req;
@@ -62,7 +73,9 @@ export class Exchange implements Dispatcher.DispatchHandler {
       headers,
       body: hasBody ? req : null,
     };
-    res.on('close', this.onClientClose);
+    // One shared listener finds its exchange on the response: no closure per request.
+    (res as ExchangeResponse)[kExchange] = this;
+    res.on('close', onResponseClose);
   }
 
   /** Sends to the next available target of the colour; 503 when there is none. */
@@ -91,16 +104,18 @@ export class Exchange implements Dispatcher.DispatchHandler {
     }
   }
 
-  private readonly onClientClose = (): void => {
+  /** The client's connection closed (normally after the answer, or early: a hang-up). */
+  clientClosed(): void {
     if (this.done || this.res.writableFinished) return;
     this.clientGone = true;
     // Cancel the upstream request: it would be work for an answer nobody reads.
     this.abortUpstream?.();
-  };
+  }
 
-  private readonly onDrain = (): void => {
+  /** The client's socket drained: let undici deliver more of the upstream's body. */
+  drained(): void {
     this.resumeUpstream?.();
-  };
+  }
 
   onConnect(abort: (err?: Error) => void): void {
     this.abortUpstream = abort;
@@ -120,7 +135,7 @@ export class Exchange implements Dispatcher.DispatchHandler {
 
   onData(chunk: Buffer): boolean {
     if (this.res.write(chunk)) return true;
-    this.res.once('drain', this.onDrain);
+    this.res.once('drain', onResponseDrain);
     return false;
   }
 

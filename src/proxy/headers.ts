@@ -3,6 +3,7 @@
 // Connection and every header it names, Proxy-Connection, Keep-Alive, TE, Transfer-Encoding,
 // Upgrade; plus Trailer (RFC 9110 §6.6.2, framing of this hop) and Expect (RFC 9110 §10.1.1:
 // Node's server already answered `100 Continue` for this hop; undici refuses to send it).
+import type { IncomingHttpHeaders } from 'node:http';
 
 const HOP_BY_HOP = new Set([
   'connection',
@@ -16,86 +17,75 @@ const HOP_BY_HOP = new Set([
 ]);
 
 export interface ForwardingPolicy {
-  /** Header fields the proxy handles itself: removed from the request before forwarding. */
-  readonly consumedRequestHeaders: ReadonlySet<string>;
   /** Peers whose x-forwarded-* headers are believed and extended. */
   readonly trustedProxies: ReadonlySet<string>;
   /** The scheme of this listener, for x-forwarded-proto. */
   readonly proto: 'http' | 'https';
 }
 
+export type OutgoingHeaders = Record<string, string | string[]>;
+
 export interface ForwardedRequestHeaders {
-  /** Flat [name, value, name, value, …] for undici. */
-  readonly headers: string[];
-  readonly host: string | undefined;
+  /** For undici: lower-case names, hop-by-hop removed, x-forwarded-* set. */
+  readonly headers: OutgoingHeaders;
   /** The client's address: the peer, or the nearest untrusted hop when the peer is a trusted proxy. */
   readonly clientAddress: string;
 }
 
-/** Names listed in a Connection header value, lower-cased (they are hop-by-hop too). */
-function connectionTokens(value: string): Set<string> {
-  const tokens = new Set<string>();
+/**
+ * Extra names a Connection header lists (they are hop-by-hop too), lower-cased; undefined for
+ * the common values `keep-alive` and `close`, which name no other header: no allocation then.
+ */
+export function connectionNamed(value: string | undefined): Set<string> | undefined {
+  if (value === undefined) return undefined;
+  const v = value.length <= 10 ? value.toLowerCase() : '';
+  if (v === 'keep-alive' || v === 'close') return undefined;
+  let tokens: Set<string> | undefined;
   for (const token of value.split(',')) {
     const t = token.trim().toLowerCase();
-    if (t.length > 0) tokens.add(t);
+    if (t.length > 0 && t !== 'keep-alive' && t !== 'close') (tokens ??= new Set()).add(t);
   }
   return tokens;
 }
 
-/** Strips `x-forwarded-*` the peer may not set, appends the peer to x-forwarded-for, sets -proto and -host. */
+/**
+ * The request headers to send upstream, from Node's parsed (lower-cased) headers: hop-by-hop
+ * removed; x-forwarded-for set to the peer, or appended to when the peer is a trusted proxy;
+ * x-forwarded-proto and -host set (kept from a trusted proxy); `forwarded` only from one.
+ */
 export function forwardRequestHeaders(
-  rawHeaders: readonly string[],
+  incoming: IncomingHttpHeaders,
   peerAddress: string,
   policy: ForwardingPolicy,
 ): ForwardedRequestHeaders {
   const trusted = policy.trustedProxies.size > 0 && policy.trustedProxies.has(peerAddress);
-  let named: Set<string> | undefined;
-  for (let i = 0; i < rawHeaders.length; i += 2) {
-    const name = rawHeaders[i]!;
-    if (name.length === 10 && name.toLowerCase() === 'connection') {
-      const tokens = connectionTokens(rawHeaders[i + 1]!);
-      if (named === undefined) named = tokens;
-      else for (const t of tokens) named.add(t);
+  const named = connectionNamed(incoming.connection);
+  const out: OutgoingHeaders = {};
+  for (const name in incoming) {
+    if (HOP_BY_HOP.has(name) || (named !== undefined && named.has(name))) continue;
+    const value = incoming[name];
+    if (value === undefined) continue;
+    if (name.charCodeAt(0) === 0x78 /* x */ && name.startsWith('x-forwarded-')) continue; // set below
+    if (name === 'forwarded' && !trusted) continue; // RFC 7239: from an untrusted peer, an unverifiable claim
+    out[name] = value;
+  }
+  // Node joins repeated x-forwarded-for lines with ", " (a list header), so it is one string.
+  const xff = trusted ? first(incoming['x-forwarded-for']) : undefined;
+  out['x-forwarded-for'] = xff === undefined ? peerAddress : `${xff}, ${peerAddress}`;
+  out['x-forwarded-proto'] = (trusted ? first(incoming['x-forwarded-proto']) : undefined) ?? policy.proto;
+  const host = (trusted ? first(incoming['x-forwarded-host']) : undefined) ?? incoming.host;
+  if (host !== undefined) out['x-forwarded-host'] = host;
+  // Other x-forwarded-* (-port, -prefix…) pass only from a trusted proxy.
+  if (trusted) {
+    for (const name in incoming) {
+      if (name.startsWith('x-forwarded-') && !(name in out)) out[name] = incoming[name] as string | string[];
     }
   }
+  return { headers: out, clientAddress: trusted ? nearestUntrusted(xff, policy.trustedProxies) ?? peerAddress : peerAddress };
+}
 
-  const out: string[] = [];
-  let host: string | undefined;
-  let xff: string | undefined;
-  let xfp: string | undefined;
-  let xfh: string | undefined;
-  for (let i = 0; i < rawHeaders.length; i += 2) {
-    const name = rawHeaders[i]!;
-    const value = rawHeaders[i + 1]!;
-    const lower = name.toLowerCase();
-    if (HOP_BY_HOP.has(lower) || policy.consumedRequestHeaders.has(lower)) continue;
-    if (named !== undefined && named.has(lower)) continue;
-    switch (lower) {
-      case 'host':
-        if (host === undefined) host = value;
-        break; // re-added below, once
-      case 'x-forwarded-for':
-        if (trusted) xff = xff === undefined ? value : `${xff}, ${value}`;
-        break;
-      case 'x-forwarded-proto':
-        if (trusted && xfp === undefined) xfp = value;
-        break;
-      case 'x-forwarded-host':
-        if (trusted && xfh === undefined) xfh = value;
-        break;
-      case 'forwarded':
-        if (trusted) out.push(name, value);
-        break; // RFC 7239: from an untrusted peer it is a claim we cannot check
-      default:
-        out.push(name, value);
-    }
-  }
-  if (host !== undefined) out.push('host', host);
-  out.push('x-forwarded-for', xff === undefined ? peerAddress : `${xff}, ${peerAddress}`);
-  out.push('x-forwarded-proto', xfp ?? policy.proto);
-  if (xfh !== undefined || host !== undefined) out.push('x-forwarded-host', (xfh ?? host)!);
-
-  return { headers: out, host, clientAddress: trusted ? nearestUntrusted(xff, policy.trustedProxies) ?? peerAddress : peerAddress };
+function first(value: string | string[] | undefined): string | undefined {
+  return Array.isArray(value) ? value[0] : value;
 }
 
 /** Walks x-forwarded-for from the right, skipping trusted proxies: the first other address is the client. */
@@ -118,14 +108,14 @@ export function forwardResponseHeaders(raw: readonly Buffer[]): string[] {
   let named: Set<string> | undefined;
   for (let i = 0; i < raw.length; i += 2) {
     const name = raw[i]!.toString('latin1');
-    const lower = name.toLowerCase();
-    if (HOP_BY_HOP.has(lower)) {
-      if (lower === 'connection') {
-        const tokens = connectionTokens(raw[i + 1]!.toString('latin1'));
-        if (named === undefined) named = tokens;
-        else for (const t of tokens) named.add(t);
+    // Hop-by-hop names are 2, 6, 7, 10, 16 or 17 characters long: lower-case only those.
+    const n = name.length;
+    if (n === 10 || n === 2 || n === 6 || n === 7 || n === 16 || n === 17) {
+      const lower = name.toLowerCase();
+      if (HOP_BY_HOP.has(lower)) {
+        if (lower === 'connection') named = connectionNamed(raw[i + 1]!.toString('latin1'));
+        continue;
       }
-      continue;
     }
     out.push(name, raw[i + 1]!.toString('latin1'));
   }

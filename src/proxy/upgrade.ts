@@ -7,13 +7,14 @@ import type { Duplex } from 'node:stream';
 import type { Colour } from '../domain.ts';
 import type { Recorder } from '../metrics/recorder.ts';
 import type { ColourPool } from '../upstream/pool.ts';
+import type { OutgoingHeaders } from './headers.ts';
 import { classifyUpstreamError, gatewayErrorBody, NO_HEALTHY_TARGET } from './failure.ts';
 
 export interface UpgradeRoute {
   readonly colour: Colour;
   readonly pool: ColourPool;
   /** Forwarded request headers, hop-by-hop already removed. */
-  readonly headers: string[];
+  readonly headers: OutgoingHeaders;
   readonly setCookie: string | undefined;
   readonly recorder: Recorder;
   readonly exposeColour: boolean;
@@ -36,7 +37,7 @@ export function proxyUpgrade(req: IncomingMessage, socket: Duplex, head: Buffer,
     route.pool.reportOutcome(target, outcome);
   };
 
-  const headers = [...route.headers, 'connection', 'Upgrade', 'upgrade', req.headers.upgrade ?? 'websocket'];
+  const headers = { ...route.headers, connection: 'Upgrade', upgrade: req.headers.upgrade ?? 'websocket' };
   const origin = new URL(target.url);
   const upstreamReq = http.request({
     host: origin.hostname,
