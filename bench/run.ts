@@ -7,7 +7,7 @@ import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { parseArgs } from 'node:util';
-import { ALL_CONTENDERS, TURNOUT_SPLIT, TURNOUT_WEIGHT_0, type Contender } from './contenders/index.ts';
+import { ALL_CONTENDERS, LOWMEM_NODE_ARGS, TURNOUT_SPLIT, TURNOUT_SPLIT_LOWMEM, TURNOUT_WEIGHT_0, type Contender } from './contenders/index.ts';
 import { buildIfStale } from './contenders/turnout.ts';
 import { WRK_AVAILABLE } from './lib/load.ts';
 import { startOrigin, type OriginHandle } from './lib/origin.ts';
@@ -136,6 +136,7 @@ async function main(): Promise<number> {
       lifetimePeakRss,
       notMeasured: turnoutStatus && turnoutStatus.status !== 'ok' ? (turnoutStatus.reason ?? turnoutStatus.status) : null,
       rate: settings.rate,
+      lowMem: { id: TURNOUT_SPLIT_LOWMEM.id, flags: LOWMEM_NODE_ARGS.join(' ') },
     });
 
     // ---- the table ----

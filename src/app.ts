@@ -13,6 +13,7 @@ import { FileStore } from './state/file-store.ts';
 import { ColourPool } from './upstream/pool.ts';
 import { HealthChecker } from './upstream/health-check.ts';
 import { Telemetry } from './metrics/telemetry.ts';
+import { noopRecorder } from './metrics/recorder.ts';
 import { createMetricsRegistry } from './metrics/prometheus.ts';
 import { createDataPlane } from './proxy/data-plane.ts';
 import { createProxyListener } from './proxy/listener.ts';
@@ -28,6 +29,12 @@ export interface AppOptions {
   readonly store?: StateStore;
   /** Start active health checks and the rollout timer (default true). */
   readonly background?: boolean;
+  /**
+   * Record every request in the sliding windows and Prometheus aggregates (default true). Off
+   * only to measure what recording costs (`npm run bench:recording`): without it, analysis and
+   * /api/v1/upstreams see no traffic.
+   */
+  readonly record?: boolean;
 }
 
 export interface ListeningAddresses {
@@ -99,7 +106,7 @@ export async function buildApp(config: TurnoutConfig, options: AppOptions = {}):
   const dataPlaneDeps = {
     pools,
     getSnapshot: () => state.snapshot,
-    recorder: telemetry,
+    recorder: options.record === false ? noopRecorder : telemetry,
     routing: config.routing,
     proxy: config.proxy,
     ...(options.random ? { random: options.random } : {}),

@@ -77,6 +77,9 @@ function turnout(id: string, label: string, options: TurnoutOptions): Contender 
 
 export const TURNOUT_WEIGHT_0 = turnout('turnout-w0', 'Turnout, weight 0', { weight: 0, overrides: false });
 export const TURNOUT_SPLIT = turnout('turnout-split', 'Turnout, 10% sticky-cookie split, overrides on', { weight: 10, overrides: true });
+/** The same split with V8's young generation capped: Node's default lets it grow to tens of MB. */
+export const LOWMEM_NODE_ARGS = ['--max-semi-space-size=8'] as const;
+export const TURNOUT_SPLIT_LOWMEM = turnout('turnout-split-semi8', `Turnout split, node ${LOWMEM_NODE_ARGS.join(' ')}`, { weight: 10, overrides: true, nodeArgs: LOWMEM_NODE_ARGS });
 
 const nginx: Contender = {
   id: 'nginx',
@@ -86,5 +89,5 @@ const nginx: Contender = {
   start: (origin, tmp) => startNginx(origin, tmp),
 };
 
-export const ALL_CONTENDERS: readonly Contender[] = [direct, undiciProxy, fastifyProxy, TURNOUT_WEIGHT_0, TURNOUT_SPLIT, nginx];
+export const ALL_CONTENDERS: readonly Contender[] = [direct, undiciProxy, fastifyProxy, TURNOUT_WEIGHT_0, TURNOUT_SPLIT, TURNOUT_SPLIT_LOWMEM, nginx];
 export const UNDICI_PROXY = undiciProxy;

@@ -81,6 +81,8 @@ export function verdictLine(v: Verdict): string {
 export interface VerdictInputs {
   readonly turnoutId: string;
   readonly turnoutIds: readonly string[];
+  /** Turnout run with a capped young generation: reported beside the RSS target, not instead of it. */
+  readonly lowMem?: { readonly id: string; readonly flags: string };
   readonly throughput: readonly Round[];
   readonly latency: readonly LatencyRound[];
   readonly flip: FlipResult | null;
@@ -137,5 +139,15 @@ export function verdicts(input: VerdictInputs): Verdict[] {
     met: peak === null ? null : peak / 1024 / 1024 <= TARGETS.peakRssMB,
     value: peak === null ? why : `${(peak / 1024 / 1024).toFixed(0)} MB`,
   });
+  const low = input.lowMem;
+  const lowPeak = low ? input.lifetimePeakRss[low.id] : undefined;
+  if (low && lowPeak !== undefined && lowPeak > 0) {
+    const ratio = medianRatio(input.throughput, low.id, 'undici-proxy');
+    out.push({
+      target: `(same, with node ${low.flags}) Turnout peak RSS ≤ ${TARGETS.peakRssMB} MB`,
+      met: lowPeak / 1024 / 1024 <= TARGETS.peakRssMB,
+      value: `${(lowPeak / 1024 / 1024).toFixed(0)} MB${ratio === null ? '' : `, at ${ratio.toFixed(2)}× the undici proxy's throughput`}`,
+    });
+  }
   return out;
 }

@@ -37,7 +37,7 @@ t.test('bench --smoke prints a table and writes results for every contender', { 
   t.match(stdout, /### Verdicts/, 'prints the verdicts');
   const results = JSON.parse(readFileSync(path.join(out, 'latest.json'), 'utf8')) as Results;
   const ids = results.contenders.map((c) => c.id);
-  t.same(ids, ['direct', 'undici-proxy', 'fastify-http-proxy', 'turnout-w0', 'turnout-split', 'nginx'], 'every contender is reported, in order');
+  t.same(ids, ['direct', 'undici-proxy', 'fastify-http-proxy', 'turnout-w0', 'turnout-split', 'turnout-split-semi8', 'nginx'], 'every contender is reported, in order');
 
   for (const c of results.contenders) {
     // Only an optional tool that is not installed, or Turnout before `npm run build`, may skip.
@@ -52,7 +52,7 @@ t.test('bench --smoke prints a table and writes results for every contender', { 
     t.ok(results.memory.transfers[c.id]?.uploadOk && results.memory.transfers[c.id]?.downloadOk, `${c.id}: upload and download streamed through`);
     t.match(stdout, new RegExp(`\\| ${c.id}\\s+\\| \\d`), `${c.id}: a row with figures`);
   }
-  t.equal(results.verdicts.length, 5, 'one verdict per target');
+  t.equal(results.verdicts.length, 6, 'one verdict per target, plus the low-memory RSS line');
   if (turnoutBuilt) {
     t.ok(results.flip && results.flip.requests > 0, 'flip under load ran');
   }
