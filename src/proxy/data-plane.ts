@@ -4,6 +4,7 @@
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import { randomUUID } from 'node:crypto';
 import type { Colour, RandomSource } from '../domain.ts';
+import { ERRORS, type ErrorCode } from '../errors.ts';
 import type { ProxyConfig, RoutingConfig } from '../config/types.ts';
 import type { Recorder } from '../metrics/recorder.ts';
 import type { RoutingSnapshot } from '../state/model.ts';
@@ -89,10 +90,10 @@ export function createDataPlane(deps: DataPlaneDeps): { handleRequest: RequestHa
   }
 
   /** Checks shared by requests and upgrades; a reason to refuse, or undefined. */
-  function refusal(req: IncomingMessage): [number, string, string] | undefined {
-    if (req.rawHeaders.length > maxRawHeaders) return [431, 'Request Header Fields Too Large', 'too many header fields'];
+  function refusal(req: IncomingMessage): [ErrorCode, string] | undefined {
+    if (req.rawHeaders.length > maxRawHeaders) return ['TURNOUT_ERR_TOO_MANY_HEADERS', `more than ${deps.proxy.maxHeaders} header fields`];
     const url = req.url ?? '';
-    if (url.charCodeAt(0) !== 0x2f /* / */ || hasDotSegment(url)) return [400, 'Bad Request', 'invalid request target'];
+    if (url.charCodeAt(0) !== 0x2f /* / */ || hasDotSegment(url)) return ['TURNOUT_ERR_BAD_REQUEST', 'invalid request target'];
     return undefined;
   }
 
@@ -107,7 +108,7 @@ export function createDataPlane(deps: DataPlaneDeps): { handleRequest: RequestHa
 
   const handleUpgrade: UpgradeHandler = (req, socket, head) => {
     const refused = refusal(req);
-    if (refused !== undefined) return rejectSocket(socket, ...refused);
+    if (refused !== undefined) return rejectSocket(socket, refused[0], JSON.stringify({ statusCode: ERRORS[refused[0]].statusCode, error: ERRORS[refused[0]].error, message: refused[1] }));
     const forwarded = forwardRequestHeaders(req.headers, peerAddress(req), forwarding);
     const { colour, setCookie } = route(req, forwarded.clientAddress);
     proxyUpgrade(req, socket, head, { colour, pool: pools[colour], headers: forwarded.headers, setCookie, recorder: deps.recorder, exposeColour: routing.exposeColourHeader });
@@ -122,9 +123,10 @@ function peerAddress(req: IncomingMessage): string {
   return address.startsWith('::ffff:') && address.includes('.') ? address.slice(7) : address;
 }
 
-function reject(res: ServerResponse, status: number, error: string, message: string): void {
-  const body = JSON.stringify({ statusCode: status, error, message });
-  res.writeHead(status, {
+function reject(res: ServerResponse, code: ErrorCode, message: string): void {
+  const { statusCode, error } = ERRORS[code];
+  const body = JSON.stringify({ statusCode, error, message });
+  res.writeHead(statusCode, {
     'content-type': 'application/json; charset=utf-8',
     'content-length': Buffer.byteLength(body),
     connection: 'close',

@@ -7,6 +7,7 @@ import type { Colour, Outcome } from '../domain.ts';
 import type { Recorder } from '../metrics/recorder.ts';
 import type { ColourPool } from '../upstream/pool.ts';
 import type { Target } from '../upstream/target.ts';
+import { ERRORS } from '../errors.ts';
 import { classifyUpstreamError, gatewayErrorBody, isRetryable, NO_HEALTHY_TARGET, type Failure } from './failure.ts';
 import { forwardResponseHeaders, type OutgoingHeaders } from './headers.ts';
 import type { RetryBudget } from './retry-budget.ts';
@@ -157,7 +158,7 @@ export class Exchange implements Dispatcher.DispatchHandler {
       this.res.destroy();
       return;
     }
-    this.finish(failure.kind === 'timeout' ? 504 : 502, failure.kind);
+    this.finish(ERRORS[failure.code].statusCode, failure.kind);
     // Another target of the same colour, for idempotent bodiless requests, within the budget.
     if (isRetryable(failure) && this.options.body === null && IDEMPOTENT.has(this.options.method)) {
       const next = this.pool.pick(failedTarget);
@@ -180,10 +181,8 @@ export class Exchange implements Dispatcher.DispatchHandler {
   }
 
   private fail(failure: Failure): void {
-    const body = gatewayErrorBody(failure.code, this.colour);
-    const status = failure.code === 'TURNOUT_ERR_NO_HEALTHY_TARGET' ? 503 : failure.code === 'TURNOUT_ERR_GATEWAY_TIMEOUT' ? 504 : 502;
     this.done = true;
-    this.respondError(status, body);
+    this.respondError(ERRORS[failure.code].statusCode, gatewayErrorBody(failure.code, this.colour));
   }
 
   private respondError(status: number, body: string): void {

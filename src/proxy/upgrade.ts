@@ -8,6 +8,7 @@ import type { Colour } from '../domain.ts';
 import type { Recorder } from '../metrics/recorder.ts';
 import type { ColourPool } from '../upstream/pool.ts';
 import type { OutgoingHeaders } from './headers.ts';
+import { ERRORS, type ErrorCode } from '../errors.ts';
 import { classifyUpstreamError, gatewayErrorBody, NO_HEALTHY_TARGET } from './failure.ts';
 
 export interface UpgradeRoute {
@@ -25,7 +26,7 @@ export function proxyUpgrade(req: IncomingMessage, socket: Duplex, head: Buffer,
   const target = route.pool.pick();
   if (target === undefined) {
     route.recorder.end(route.colour, null, 503, 0, 'no_healthy_target');
-    return rejectSocket(socket, 503, 'Service Unavailable', gatewayErrorBody(NO_HEALTHY_TARGET.code, route.colour), true);
+    return rejectSocket(socket, NO_HEALTHY_TARGET.code, gatewayErrorBody(NO_HEALTHY_TARGET.code, route.colour));
   }
   const started = performance.now();
   route.recorder.begin(target);
@@ -92,9 +93,8 @@ export function proxyUpgrade(req: IncomingMessage, socket: Duplex, head: Buffer,
   });
   upstreamReq.on('error', (err) => {
     const failure = classifyUpstreamError(err);
-    record(failure.kind === 'timeout' ? 504 : 502, failure.kind);
-    const status = failure.kind === 'timeout' ? 504 : 502;
-    rejectSocket(socket, status, status === 504 ? 'Gateway Timeout' : 'Bad Gateway', gatewayErrorBody(failure.code, route.colour), true);
+    record(ERRORS[failure.code].statusCode, failure.kind);
+    rejectSocket(socket, failure.code, gatewayErrorBody(failure.code, route.colour));
   });
   socket.on('close', () => {
     if (!recorded) {
@@ -106,10 +106,10 @@ export function proxyUpgrade(req: IncomingMessage, socket: Duplex, head: Buffer,
 }
 
 /** Answers on a raw socket (no ServerResponse exists for an upgrade request) and closes it. */
-export function rejectSocket(socket: Duplex, status: number, error: string, messageOrBody: string, isBody = false): void {
+export function rejectSocket(socket: Duplex, code: ErrorCode, body: string): void {
   if (socket.destroyed) return;
-  const body = isBody ? messageOrBody : JSON.stringify({ statusCode: status, error, message: messageOrBody });
+  const { statusCode, error } = ERRORS[code];
   socket.end(
-    `HTTP/1.1 ${status} ${error}\r\ncontent-type: application/json; charset=utf-8\r\ncontent-length: ${Buffer.byteLength(body)}\r\nconnection: close\r\n\r\n${body}`,
+    `HTTP/1.1 ${statusCode} ${error}\r\ncontent-type: application/json; charset=utf-8\r\ncontent-length: ${Buffer.byteLength(body)}\r\nconnection: close\r\n\r\n${body}`,
   );
 }
