@@ -1,7 +1,8 @@
 // `npm run bench:quick`: the issue-2 check in under a minute — the minimal undici proxy and
 // Turnout (10% sticky-cookie split, overrides on) against the same origin, interleaved
 // rounds, both req/s figures and the ratio (target ≥ 0.9).
-// Options: --rounds N (5), --seconds S (5), --no-build, --cpu-prof DIR (profile Turnout).
+// Options: --rounds N (5), --seconds S (5), --no-build, --cpu-prof DIR (profile Turnout),
+// --pin (load generator and origin on CPU 0, the proxies on CPU 1).
 import { mkdtempSync, rmSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
@@ -9,7 +10,7 @@ import { parseArgs } from 'node:util';
 import { TURNOUT_SPLIT, UNDICI_PROXY } from './contenders/index.ts';
 import { buildIfStale, setTurnoutNodeArgs } from './contenders/turnout.ts';
 import { startOrigin, type OriginHandle } from './lib/origin.ts';
-import { stopAll } from './lib/procs.ts';
+import { enablePinning, stopAll } from './lib/procs.ts';
 import { median } from './lib/stats.ts';
 import { measureOnce, type Live } from './scenarios/throughput.ts';
 import { TARGETS } from './lib/report.ts';
@@ -21,6 +22,7 @@ const { values: args } = parseArgs({
     connections: { type: 'string', default: '100' },
     'no-build': { type: 'boolean', default: false },
     'cpu-prof': { type: 'string' },
+    pin: { type: 'boolean', default: false },
   },
 });
 const rounds = Number(args.rounds);
@@ -29,6 +31,7 @@ const connections = Number(args.connections);
 
 async function main(): Promise<number> {
   if (!args['no-build']) buildIfStale((line) => process.stderr.write(`quick: ${line}\n`));
+  if (args.pin) enablePinning();
   const reason = TURNOUT_SPLIT.unavailable();
   if (reason) {
     process.stderr.write(`quick: ${reason}\n`);

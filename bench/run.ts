@@ -12,7 +12,7 @@ import { buildIfStale } from './contenders/turnout.ts';
 import { WRK_AVAILABLE } from './lib/load.ts';
 import { startOrigin, type OriginHandle } from './lib/origin.ts';
 import { peakRssBytes, processTree } from './lib/proc-stats.ts';
-import { BENCH_DIR, stopAll } from './lib/procs.ts';
+import { BENCH_DIR, enablePinning, pinned, stopAll } from './lib/procs.ts';
 import { medianRatio, summariseLatency, summariseThroughput, verdictLine, verdicts } from './lib/report.ts';
 import { round } from './lib/stats.ts';
 import { fmtFixed, fmtInt, fmtMB, fmtSigned, markdownTable } from './lib/table.ts';
@@ -33,6 +33,7 @@ const { values: args } = parseArgs({
     out: { type: 'string' },
     'no-build': { type: 'boolean', default: false },
     strict: { type: 'boolean', default: false },
+    pin: { type: 'boolean', default: false },
   },
 });
 
@@ -63,6 +64,7 @@ interface ContenderStatus {
 
 async function main(): Promise<number> {
   const started = Date.now();
+  if (args.pin) enablePinning();
   // Other work on the machine skews every figure: record how busy it was.
   const loadAtStart = os.loadavg()[0]!;
   if (!args['no-build']) buildIfStale(log);
@@ -179,7 +181,7 @@ async function main(): Promise<number> {
     const text = [
       `## Benchmark${smoke ? ' (smoke: harness check only, numbers meaningless)' : ''}`,
       '',
-      `Machine: ${machine}. Load generator, proxy and origin share these cores (1-min load average ${loadAtStart.toFixed(2)} at start, ${os.loadavg()[0]!.toFixed(2)} at end).`,
+      `Machine: ${machine}. ${pinned() ? 'Pinned (--pin): load generator and origin on CPU 0, each proxy alone on CPU 1' : 'Load generator, proxy and origin share these cores'} (1-min load average ${loadAtStart.toFixed(2)} at start, ${os.loadavg()[0]!.toFixed(2)} at end).`,
       '',
       table,
       '',

@@ -1,7 +1,7 @@
 // Child processes of the bench: spawned, tracked, awaited until ready, and always killed —
 // on normal exit, on failure and on SIGINT/SIGTERM — so no origin, proxy or nginx outlives
 // the run.
-import { spawn, type ChildProcess, type SpawnOptions } from 'node:child_process';
+import { spawn, spawnSync, type ChildProcess, type SpawnOptions } from 'node:child_process';
 import { createWriteStream } from 'node:fs';
 import net from 'node:net';
 import path from 'node:path';
@@ -60,8 +60,29 @@ export interface StartOptions {
   readonly logFile?: string;
 }
 
+/**
+ * `--pin`: the load generator (this process, all threads) and the origin on CPU 0, every
+ * contender on CPU 1. Each proxy then has a core of its own instead of being scheduled against
+ * the load generator: steadier figures, at the price of capping the load at what one core drives.
+ */
+let pinning: { readonly load: string; readonly proxy: string } | null = null;
+
+export function enablePinning(): void {
+  const r = spawnSync('taskset', ['-a', '-p', '-c', '0', String(process.pid)], { encoding: 'utf8' });
+  if (r.status !== 0) throw new Error(`--pin needs taskset (util-linux): ${r.stderr || r.error?.message}`);
+  pinning = { load: '0', proxy: '1' };
+}
+
+export function pinned(): boolean {
+  return pinning !== null;
+}
+
 export function startProcess(options: StartOptions): Proc {
   installHandlers();
+  if (pinning) {
+    const cpu = options.name === 'origin' ? pinning.load : pinning.proxy;
+    options = { ...options, command: 'taskset', args: ['-c', cpu, options.command, ...options.args] };
+  }
   const spawnOptions: SpawnOptions = {
     cwd: options.cwd ?? ROOT_DIR,
     env: options.env ?? process.env,
