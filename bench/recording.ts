@@ -2,16 +2,12 @@
 // costs — Turnout with recording against Turnout without, same split config, same origin,
 // interleaved rounds. The issue-4 target: throughput with recording within 5% of without.
 // Options: --rounds N (5), --seconds S (5), --connections C (100), --no-build.
-import { mkdtempSync, rmSync } from 'node:fs';
-import os from 'node:os';
 import path from 'node:path';
 import { parseArgs } from 'node:util';
 import type { Contender } from './contenders/index.ts';
 import { buildIfStale } from './contenders/turnout.ts';
-import { startOrigin, type OriginHandle } from './lib/origin.ts';
-import { BENCH_DIR, NODE, startProcess, stopAll, waitForLine } from './lib/procs.ts';
-import { median } from './lib/stats.ts';
-import { measureOnce, type Live } from './scenarios/throughput.ts';
+import { BENCH_DIR, NODE, startProcess, waitForLine } from './lib/procs.ts';
+import { comparePair, runMain } from './lib/pair.ts';
 
 const { values: args } = parseArgs({
   options: {
@@ -48,47 +44,19 @@ function turnoutApp(id: string, record: boolean): Contender {
 
 async function main(): Promise<number> {
   if (!args['no-build']) buildIfStale((line) => process.stderr.write(`recording: ${line}\n`));
-  const rounds = Number(args.rounds);
-  const seconds = Number(args.seconds);
-  const connections = Number(args.connections);
-  const tmpDir = mkdtempSync(path.join(os.tmpdir(), 'turnout-recording-'));
-  let origin: OriginHandle | null = null;
-  const lives: Live[] = [];
-  try {
-    origin = await startOrigin(tmpDir);
-    for (const contender of [turnoutApp('recording-on', true), turnoutApp('recording-off', false)]) lives.push({ contender, running: await contender.start(origin, tmpDir) });
-    for (const live of lives) await measureOnce(live, connections, 2); // warm-up
-    const ratios: number[] = [];
-    const cpu: Record<string, number[]> = { 'recording-on': [], 'recording-off': [] };
-    for (let r = 0; r < rounds; r++) {
-      const rps: Record<string, number> = {};
-      for (const live of lives) {
-        const s = await measureOnce(live, connections, seconds);
-        rps[live.contender.id] = s.rps;
-        if (s.cpuUsPerReq !== null) cpu[live.contender.id]!.push(s.cpuUsPerReq);
-      }
-      ratios.push(rps['recording-on']! / rps['recording-off']!);
-      process.stdout.write(`round ${r + 1}/${rounds}: on ${Math.round(rps['recording-on']!)} req/s, off ${Math.round(rps['recording-off']!)} req/s, ratio ${ratios.at(-1)!.toFixed(3)}\n`);
-    }
-    const ratio = median(ratios);
-    process.stdout.write(
-      `\nCPU µs/req: on ${median(cpu['recording-on']!).toFixed(1)}, off ${median(cpu['recording-off']!).toFixed(1)}\n` +
-        `throughput with recording / without: ${ratio.toFixed(3)} (median of per-round ratios) — ${ratio >= 0.95 ? 'MET' : 'MISSED'} (target ≥ 0.95)\n`,
-    );
-    return 0;
-  } finally {
-    await Promise.allSettled(lives.map((l) => l.running.stop()));
-    await origin?.stop();
-    await stopAll();
-    rmSync(tmpDir, { recursive: true, force: true });
-  }
+  const r = await comparePair({
+    name: 'recording',
+    baseline: turnoutApp('recording-off', false),
+    candidate: turnoutApp('recording-on', true),
+    rounds: Number(args.rounds),
+    seconds: Number(args.seconds),
+    connections: Number(args.connections),
+  });
+  process.stdout.write(
+    `\nCPU µs/req: on ${r.cpuUsPerReq.candidate.toFixed(1)}, off ${r.cpuUsPerReq.baseline.toFixed(1)}\n` +
+      `throughput with recording / without: ${r.ratio.toFixed(3)} (median of per-round ratios) — ${r.ratio >= 0.95 ? 'MET' : 'MISSED'} (target ≥ 0.95)\n`,
+  );
+  return 0;
 }
 
-main().then(
-  (code) => process.exit(code),
-  async (err: unknown) => {
-    process.stderr.write(`recording: failed: ${(err as Error).stack ?? String(err)}\n`);
-    await stopAll();
-    process.exit(1);
-  },
-);
+runMain('recording', main);
