@@ -27,6 +27,8 @@ export interface DataPlaneDeps {
   readonly routing: RoutingConfig;
   readonly proxy: ProxyConfig;
   readonly role: ListenerRole;
+  /** timeouts.responseMs: bounds the wait for an upgrade's answer (requests use the pool's). */
+  readonly responseMs: number;
   readonly random?: RandomSource;
   /** Mints sticky ids for clients without the sticky cookie. */
   readonly mintId?: () => string;
@@ -111,7 +113,7 @@ export function createDataPlane(deps: DataPlaneDeps): { handleRequest: RequestHa
     if (refused !== undefined) return rejectSocket(socket, refused[0], JSON.stringify({ statusCode: ERRORS[refused[0]].statusCode, error: ERRORS[refused[0]].error, message: refused[1] }));
     const forwarded = forwardRequestHeaders(req.headers, peerAddress(req), forwarding);
     const { colour, setCookie } = route(req, forwarded.clientAddress);
-    proxyUpgrade(req, socket, head, { colour, pool: pools[colour], headers: forwarded.headers, setCookie, recorder: deps.recorder, exposeColour: routing.exposeColourHeader });
+    proxyUpgrade(req, socket, head, { colour, pool: pools[colour], headers: forwarded.headers, setCookie, recorder: deps.recorder, exposeColour: routing.exposeColourHeader, responseMs: deps.responseMs });
   };
 
   return { handleRequest, handleUpgrade };

@@ -19,6 +19,8 @@ export interface UpgradeRoute {
   readonly setCookie: string | undefined;
   readonly recorder: Recorder;
   readonly exposeColour: boolean;
+  /** No answer to the upgrade within this long → 504 (timeouts.responseMs). */
+  readonly responseMs: number;
 }
 
 export function proxyUpgrade(req: IncomingMessage, socket: Duplex, head: Buffer, route: UpgradeRoute): void {
@@ -48,7 +50,12 @@ export function proxyUpgrade(req: IncomingMessage, socket: Duplex, head: Buffer,
     headers,
     setHost: false,
   });
+  // Connecting and answering the upgrade are bounded like any request; the tunnel is not.
+  upstreamReq.setTimeout(route.responseMs, () =>
+    upstreamReq.destroy(Object.assign(new Error('no answer to the upgrade in time'), { code: 'ETIMEDOUT' })),
+  );
   upstreamReq.on('upgrade', (upstreamRes, upstreamSocket, upstreamHead) => {
+    upstreamSocket.setTimeout(0);
     record(101, 'ok');
     const lines = [`HTTP/1.1 101 ${upstreamRes.statusMessage ?? 'Switching Protocols'}`];
     const raw = upstreamRes.rawHeaders;

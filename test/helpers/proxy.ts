@@ -85,6 +85,7 @@ export async function startProxy(t: { teardown(fn: () => unknown): void }, optio
       routing: { ...defaultRouting, ...options.routing },
       proxy: { ...defaultProxy, ...options.proxy },
       role: options.role ?? 'main',
+      responseMs: timeouts.responseMs,
       ...(options.random ? { random: options.random } : {}),
     }),
     timeouts,

@@ -73,3 +73,18 @@ t.test('WebSocket upgrade to a dead target answers 502', async (t) => {
   t.match(head, /^HTTP\/1\.1 502/);
   t.same(proxy.recorded.map((r) => r.outcome), ['refused']);
 });
+
+t.test('an upgrade the upstream never answers gets 504 after responseMs', async (t) => {
+  const server = http.createServer();
+  server.on('upgrade', () => {}); // accepts the connection, never answers
+  await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
+  t.teardown(() => {
+    server.closeAllConnections();
+    server.close();
+  });
+  const url = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
+  const proxy = await startProxy(t, { blue: [url], green: [url], timeouts: { responseMs: 200 } });
+  const { head } = await upgrade(proxy.port, '');
+  t.match(head, /^HTTP\/1\.1 504/);
+  t.same(proxy.recorded.map((r) => r.outcome), ['timeout']);
+});
