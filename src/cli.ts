@@ -2,6 +2,8 @@
 // The `turnout` command (CONTRACT §1): `serve --config FILE` runs the proxy; the other
 // subcommands are admin clients over the REST API. Exit 0 on success; 1 with a one-line reason
 // when the admin API cannot be reached or answers an error; 2 for bad arguments.
+import { realpathSync } from 'node:fs';
+import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
 import { AdminClientError } from './client/admin-client.ts';
 import type { CliIO, CommandSpec } from './client/commands.ts';
@@ -91,8 +93,19 @@ const processIO: CliIO = {
   env: process.env,
 };
 
-// Run only as the program, not when a test imports main().
-if (import.meta.main) {
+// Run only as the program, not when a test imports main(). `import.meta.main` is Node 24's;
+// older Nodes (an operator's laptop running only the admin commands) compare paths instead.
+function isProgram(): boolean {
+  if (typeof import.meta.main === 'boolean') return import.meta.main;
+  const script = process.argv[1];
+  try {
+    return script !== undefined && realpathSync(script) === fileURLToPath(import.meta.url);
+  } catch {
+    return false;
+  }
+}
+
+if (isProgram()) {
   // `turnout events | head`: a closed pipe ends the output quietly, not with a stack trace.
   process.stdout.on('error', (err: NodeJS.ErrnoException) => {
     if (err.code === 'EPIPE') process.exit(process.exitCode ?? 0);
