@@ -36,7 +36,8 @@ export const COMMON_OPTIONS = {
   help: { type: 'boolean', short: 'h' },
 } as const satisfies OptionSpecs;
 
-const CHANGE_OPTIONS = {
+/** Options of every command that changes the state: recorded in the audit log, or guarded by If-Match. */
+export const CHANGE_OPTIONS = {
   reason: { type: 'string' },
   'if-match': { type: 'string' },
   actor: { type: 'string' },
@@ -136,7 +137,7 @@ export function formatEvents(events: readonly AuditEvent[]): string {
   );
 }
 
-function changeOptions(values: ParsedCommand['values']): ChangeOptions {
+export function changeOptions(values: ParsedCommand['values']): ChangeOptions {
   const options: ChangeOptions = {};
   const ifMatch = values['if-match'];
   if (typeof ifMatch === 'string') {
@@ -153,7 +154,7 @@ function help(io: CliIO, usage: string, summary: string, extra = ''): number {
   return 0;
 }
 
-const CHANGE_HELP = `  --reason TEXT     why (recorded in the audit log)
+export const CHANGE_HELP = `  --reason TEXT     why (recorded in the audit log)
   --actor NAME      who (recorded in the audit log; default "admin")
   --if-match N      apply only if the state is still at version N (else 412)
 `;
@@ -187,31 +188,40 @@ export const weightCommand: CommandSpec = {
   },
 };
 
-export const flipCommand: CommandSpec = {
-  usage: 'flip [--reason TEXT] [--if-match VERSION] [--admin URL] [--json]',
-  summary: 'Make the idle colour active (canary weight back to 0).',
-  async run(args, io) {
-    const cmd = parseCommand(args, io, CHANGE_OPTIONS);
-    if (cmd.help) return help(io, flipCommand.usage, flipCommand.summary, CHANGE_HELP);
-    const view = await cmd.client.flip(changeOptions(cmd.values));
-    if (cmd.json) printJson(io, view);
-    else io.stdout(`flipped: ${view.active} is active, ${view.canary.colour} idle at 0% (version ${view.version})\n`);
-    return 0;
-  },
-};
+/** A bodiless state change (flip, rollback): same options, same output shape. */
+function changeCommand(
+  usage: string,
+  summary: string,
+  call: (client: ParsedCommand['client'], options: ChangeOptions) => Promise<StateView>,
+  describe: (view: StateView) => string,
+): CommandSpec {
+  return {
+    usage,
+    summary,
+    async run(args, io) {
+      const cmd = parseCommand(args, io, CHANGE_OPTIONS);
+      if (cmd.help) return help(io, usage, summary, CHANGE_HELP);
+      const view = await call(cmd.client, changeOptions(cmd.values));
+      if (cmd.json) printJson(io, view);
+      else io.stdout(`${describe(view)} (version ${view.version})\n`);
+      return 0;
+    },
+  };
+}
 
-export const rollbackCommand: CommandSpec = {
-  usage: 'rollback [--reason TEXT] [--if-match VERSION] [--admin URL] [--json]',
-  summary: 'Canary weight > 0: set it to 0. Otherwise undo the last flip.',
-  async run(args, io) {
-    const cmd = parseCommand(args, io, CHANGE_OPTIONS);
-    if (cmd.help) return help(io, rollbackCommand.usage, rollbackCommand.summary, CHANGE_HELP);
-    const view = await cmd.client.rollback(changeOptions(cmd.values));
-    if (cmd.json) printJson(io, view);
-    else io.stdout(`rolled back: ${view.active} is active, ${view.canary.colour} at ${percent(view.canary.weight)} (version ${view.version})\n`);
-    return 0;
-  },
-};
+export const flipCommand = changeCommand(
+  'flip [--reason TEXT] [--if-match VERSION] [--admin URL] [--json]',
+  'Make the idle colour active (canary weight back to 0).',
+  (client, options) => client.flip(options),
+  (view) => `flipped: ${view.active} is active, ${view.canary.colour} idle at 0%`,
+);
+
+export const rollbackCommand = changeCommand(
+  'rollback [--reason TEXT] [--if-match VERSION] [--admin URL] [--json]',
+  'Canary weight > 0: set it to 0. Otherwise undo the last flip.',
+  (client, options) => client.rollback(options),
+  (view) => `rolled back: ${view.active} is active, ${view.canary.colour} at ${percent(view.canary.weight)}`,
+);
 
 export const eventsCommand: CommandSpec = {
   usage: 'events [--limit N] [--admin URL] [--json]',

@@ -2,16 +2,9 @@
 // command line, over the admin API. Options are checked for shape here (numbers are numbers);
 // ranges and relations (weights increasing) are the server's to judge, and its 400 names the field.
 import type { RecordedVerdict, RolloutView } from '../rollout/types.ts';
-import type { ChangeOptions } from './admin-client.ts';
 import type { CliIO, CommandSpec, OptionSpecs, ParsedCommand } from './commands.ts';
-import { COMMON_HELP, parseCommand, percent, printJson, UsageError } from './commands.ts';
+import { CHANGE_HELP, CHANGE_OPTIONS, changeOptions, COMMON_HELP, parseCommand, percent, printJson, UsageError } from './commands.ts';
 import { currentRollout, rolloutAction, startRollout, type RolloutAction, type RolloutBody } from './rollout-client.ts';
-
-const CHANGE_OPTIONS = {
-  reason: { type: 'string' },
-  'if-match': { type: 'string' },
-  actor: { type: 'string' },
-} as const satisfies OptionSpecs;
 
 /** CLI flag → analysis field; each takes a number. */
 const ANALYSIS_FLAGS = {
@@ -31,11 +24,6 @@ const START_OPTIONS: OptionSpecs = {
   ...Object.fromEntries(Object.keys(ANALYSIS_FLAGS).map((flag) => [flag, { type: 'string' }])),
 };
 
-const CHANGE_HELP = `  --reason TEXT     why (recorded in the audit log)
-  --actor NAME      who (recorded in the audit log; default "admin")
-  --if-match N      apply only if the state is still at version N (else 412)
-`;
-
 const START_HELP = `  --steps W:H,...           canary weight (percent) and hold (seconds) of each step, weights increasing,
                             e.g. 5:30,25:60,100:60; after the last step the canary is promoted
   --interval S              seconds between analyses (default 10)
@@ -51,18 +39,6 @@ ${CHANGE_HELP}`;
 const USAGE = 'rollout start --steps W:H,... [--max-error-rate R --max-p99-ms MS --min-requests N --interval S --max-p99-ratio X] | status | pause | resume | promote | abort';
 
 const SUMMARY = 'Progressive rollouts: start one, watch its steps and analyses, pause, resume, promote or abort it.';
-
-function changeOptions(values: ParsedCommand['values']): ChangeOptions {
-  const options: ChangeOptions = {};
-  const ifMatch = values['if-match'];
-  if (typeof ifMatch === 'string') {
-    if (!/^\d{1,15}$/.test(ifMatch)) throw new UsageError('--if-match must be a version number');
-    options.ifMatch = Number(ifMatch);
-  }
-  if (typeof values.reason === 'string') options.reason = values.reason;
-  if (typeof values.actor === 'string') options.actor = values.actor;
-  return options;
-}
 
 const NUMBER = /^-?(\d+(\.\d*)?|\.\d+)([eE][-+]?\d+)?$/;
 
