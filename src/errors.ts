@@ -20,7 +20,8 @@ export const ERRORS = Object.freeze({
   TURNOUT_ERR_BAD_GATEWAY: def('TURNOUT_ERR_BAD_GATEWAY', 502, 'Bad Gateway', 'the upstream refused or reset the connection'),
   TURNOUT_ERR_NO_HEALTHY_TARGET: def('TURNOUT_ERR_NO_HEALTHY_TARGET', 503, 'Service Unavailable', 'no healthy target for this colour'),
   TURNOUT_ERR_GATEWAY_TIMEOUT: def('TURNOUT_ERR_GATEWAY_TIMEOUT', 504, 'Gateway Timeout', 'the upstream did not answer in time'),
-  TURNOUT_ERR_TOO_MANY_HEADERS: def('TURNOUT_ERR_TOO_MANY_HEADERS', 431, 'Request Header Fields Too Large', 'too many header fields'),
+  TURNOUT_ERR_TOO_MANY_HEADERS: def('TURNOUT_ERR_TOO_MANY_HEADERS', 431, 'Request Header Fields Too Large', 'request header fields too large'),
+  TURNOUT_ERR_REQUEST_TIMEOUT: def('TURNOUT_ERR_REQUEST_TIMEOUT', 408, 'Request Timeout', 'the request did not arrive in time'),
   TURNOUT_ERR_BAD_REQUEST: def('TURNOUT_ERR_BAD_REQUEST', 400, 'Bad Request', 'invalid request'),
   TURNOUT_ERR_UNAUTHORIZED: def('TURNOUT_ERR_UNAUTHORIZED', 401, 'Unauthorized', 'missing or invalid bearer token'),
   TURNOUT_ERR_NOT_FOUND: def('TURNOUT_ERR_NOT_FOUND', 404, 'Not Found', 'not found'),
@@ -29,6 +30,12 @@ export const ERRORS = Object.freeze({
 });
 
 export type ErrorCode = keyof typeof ERRORS;
+
+/** The public JSON body of a coded error: `{ statusCode, error, message, ...extra }`. */
+export function errorBody(code: ErrorCode, message?: string, extra?: Record<string, string>): string {
+  const d = ERRORS[code];
+  return JSON.stringify({ statusCode: d.statusCode, error: d.error, message: message ?? d.message, ...extra });
+}
 
 /** An error carrying a registry code, an HTTP status, and optionally the cause it wraps. */
 export class TurnoutError extends Error {

@@ -4,7 +4,7 @@
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import { randomUUID } from 'node:crypto';
 import type { Colour, RandomSource } from '../domain.ts';
-import { ERRORS, type ErrorCode } from '../errors.ts';
+import { ERRORS, errorBody, type ErrorCode } from '../errors.ts';
 import type { ProxyConfig, RoutingConfig } from '../config/types.ts';
 import type { Recorder } from '../metrics/recorder.ts';
 import type { RoutingSnapshot } from '../state/model.ts';
@@ -15,7 +15,8 @@ import { Exchange, type ExchangeContext } from './exchange.ts';
 import { forwardRequestHeaders, type ForwardingPolicy } from './headers.ts';
 import { RetryBudget } from './retry-budget.ts';
 import { hasDotSegment } from './paths.ts';
-import { proxyUpgrade, rejectSocket } from './upgrade.ts';
+import { proxyUpgrade } from './upgrade.ts';
+import { answerOnSocket } from './failure.ts';
 import type { Duplex } from 'node:stream';
 
 export type ListenerRole = 'main' | 'preview';
@@ -110,7 +111,7 @@ export function createDataPlane(deps: DataPlaneDeps): { handleRequest: RequestHa
 
   const handleUpgrade: UpgradeHandler = (req, socket, head) => {
     const refused = refusal(req);
-    if (refused !== undefined) return rejectSocket(socket, refused[0], JSON.stringify({ statusCode: ERRORS[refused[0]].statusCode, error: ERRORS[refused[0]].error, message: refused[1] }));
+    if (refused !== undefined) return answerOnSocket(socket, refused[0], errorBody(...refused));
     const forwarded = forwardRequestHeaders(req.headers, peerAddress(req), forwarding);
     const { colour, setCookie } = route(req, forwarded.clientAddress);
     proxyUpgrade(req, socket, head, { colour, pool: pools[colour], headers: forwarded.headers, setCookie, recorder: deps.recorder, exposeColour: routing.exposeColourHeader, responseMs: deps.responseMs });
@@ -126,9 +127,8 @@ function peerAddress(req: IncomingMessage): string {
 }
 
 function reject(res: ServerResponse, code: ErrorCode, message: string): void {
-  const { statusCode, error } = ERRORS[code];
-  const body = JSON.stringify({ statusCode, error, message });
-  res.writeHead(statusCode, {
+  const body = errorBody(code, message);
+  res.writeHead(ERRORS[code].statusCode, {
     'content-type': 'application/json; charset=utf-8',
     'content-length': Buffer.byteLength(body),
     connection: 'close',

@@ -7,7 +7,7 @@ import type { Colour, Outcome } from '../domain.ts';
 import type { Recorder } from '../metrics/recorder.ts';
 import type { ColourPool } from '../upstream/pool.ts';
 import type { Target } from '../upstream/target.ts';
-import { ERRORS } from '../errors.ts';
+import { ERRORS, errorBody } from '../errors.ts';
 import { classifyUpstreamError, gatewayErrorBody, isRetryable, NO_HEALTHY_TARGET, type Failure } from './failure.ts';
 import { forwardResponseHeaders, type OutgoingHeaders } from './headers.ts';
 import type { RetryBudget } from './retry-budget.ts';
@@ -101,7 +101,7 @@ export class Exchange implements Dispatcher.DispatchHandler {
     } catch {
       // A request undici refuses to send (an invalid header value, say) is the client's fault.
       this.finish(0, 'client_abort');
-      this.respondError(400, JSON.stringify({ statusCode: 400, error: 'Bad Request', message: 'request cannot be forwarded', colour: this.colour }));
+      this.respondError(400, errorBody('TURNOUT_ERR_BAD_REQUEST', 'request cannot be forwarded', { colour: this.colour }));
     }
   }
 

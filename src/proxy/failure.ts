@@ -1,7 +1,8 @@
 // Transport failures mapped once into a few gateway answers (as @fastify/reply-from's
 // lib/errors.js does), with bodies that leak no internal address or error text.
 import type { Colour, ErrorKind } from '../domain.ts';
-import { ERRORS, type ErrorCode } from '../errors.ts';
+import type { Duplex } from 'node:stream';
+import { ERRORS, errorBody, type ErrorCode } from '../errors.ts';
 
 export interface Failure {
   readonly kind: ErrorKind;
@@ -45,6 +46,14 @@ export function isRetryable(failure: Failure): boolean {
 
 /** The JSON body of a gateway error: `{ statusCode, error, message, colour }`. */
 export function gatewayErrorBody(code: ErrorCode, colour: Colour): string {
-  const d = ERRORS[code];
-  return JSON.stringify({ statusCode: d.statusCode, error: d.error, message: d.message, colour });
+  return errorBody(code, undefined, { colour });
+}
+
+/** Answers on a raw socket (a client error or an upgrade has no ServerResponse) and closes it. */
+export function answerOnSocket(socket: Duplex, code: ErrorCode, body: string): void {
+  if (socket.destroyed || !socket.writable) return void socket.destroy();
+  const { statusCode, error } = ERRORS[code];
+  socket.end(
+    `HTTP/1.1 ${statusCode} ${error}\r\ncontent-type: application/json; charset=utf-8\r\ncontent-length: ${Buffer.byteLength(body)}\r\nconnection: close\r\n\r\n${body}`,
+  );
 }

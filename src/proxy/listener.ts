@@ -4,6 +4,8 @@
 import http from 'node:http';
 import type { Socket } from 'node:net';
 import type { TimeoutsConfig } from '../config/types.ts';
+import { errorBody, type ErrorCode } from '../errors.ts';
+import { answerOnSocket } from './failure.ts';
 import type { RequestHandler, UpgradeHandler } from './data-plane.ts';
 
 export function createProxyListener(
@@ -25,11 +27,9 @@ export function createProxyListener(
   server.on('upgrade', handlers.handleUpgrade);
   // A client that sends garbage gets 400 (or 431 for oversized headers) and never crashes us.
   server.on('clientError', (err: NodeJS.ErrnoException, socket: Socket) => {
-    if (!socket.writable) return socket.destroy();
-    const status = err.code === 'HPE_HEADER_OVERFLOW' ? 431 : err.code === 'ERR_HTTP_REQUEST_TIMEOUT' ? 408 : 400;
-    const reason = status === 431 ? 'Request Header Fields Too Large' : status === 408 ? 'Request Timeout' : 'Bad Request';
-    const body = JSON.stringify({ statusCode: status, error: reason, message: reason.toLowerCase() });
-    socket.end(`HTTP/1.1 ${status} ${reason}\r\ncontent-type: application/json\r\ncontent-length: ${body.length}\r\nconnection: close\r\n\r\n${body}`);
+    const code: ErrorCode =
+      err.code === 'HPE_HEADER_OVERFLOW' ? 'TURNOUT_ERR_TOO_MANY_HEADERS' : err.code === 'ERR_HTTP_REQUEST_TIMEOUT' ? 'TURNOUT_ERR_REQUEST_TIMEOUT' : 'TURNOUT_ERR_BAD_REQUEST';
+    answerOnSocket(socket, code, errorBody(code));
   });
   return server;
 }

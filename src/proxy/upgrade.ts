@@ -8,8 +8,8 @@ import type { Colour } from '../domain.ts';
 import type { Recorder } from '../metrics/recorder.ts';
 import type { ColourPool } from '../upstream/pool.ts';
 import type { OutgoingHeaders } from './headers.ts';
-import { ERRORS, type ErrorCode } from '../errors.ts';
-import { classifyUpstreamError, gatewayErrorBody, NO_HEALTHY_TARGET } from './failure.ts';
+import { ERRORS } from '../errors.ts';
+import { answerOnSocket, classifyUpstreamError, gatewayErrorBody, NO_HEALTHY_TARGET } from './failure.ts';
 
 export interface UpgradeRoute {
   readonly colour: Colour;
@@ -28,7 +28,7 @@ export function proxyUpgrade(req: IncomingMessage, socket: Duplex, head: Buffer,
   const target = route.pool.pick();
   if (target === undefined) {
     route.recorder.end(route.colour, null, 503, 0, 'no_healthy_target');
-    return rejectSocket(socket, NO_HEALTHY_TARGET.code, gatewayErrorBody(NO_HEALTHY_TARGET.code, route.colour));
+    return answerOnSocket(socket, NO_HEALTHY_TARGET.code, gatewayErrorBody(NO_HEALTHY_TARGET.code, route.colour));
   }
   const started = performance.now();
   route.recorder.begin(target);
@@ -101,7 +101,7 @@ export function proxyUpgrade(req: IncomingMessage, socket: Duplex, head: Buffer,
   upstreamReq.on('error', (err) => {
     const failure = classifyUpstreamError(err);
     record(ERRORS[failure.code].statusCode, failure.kind);
-    rejectSocket(socket, failure.code, gatewayErrorBody(failure.code, route.colour));
+    answerOnSocket(socket, failure.code, gatewayErrorBody(failure.code, route.colour));
   });
   socket.on('close', () => {
     if (!recorded) {
@@ -112,11 +112,3 @@ export function proxyUpgrade(req: IncomingMessage, socket: Duplex, head: Buffer,
   upstreamReq.end();
 }
 
-/** Answers on a raw socket (no ServerResponse exists for an upgrade request) and closes it. */
-export function rejectSocket(socket: Duplex, code: ErrorCode, body: string): void {
-  if (socket.destroyed) return;
-  const { statusCode, error } = ERRORS[code];
-  socket.end(
-    `HTTP/1.1 ${statusCode} ${error}\r\ncontent-type: application/json; charset=utf-8\r\ncontent-length: ${Buffer.byteLength(body)}\r\nconnection: close\r\n\r\n${body}`,
-  );
-}
