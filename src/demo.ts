@@ -24,10 +24,13 @@ const config = parseConfig(
 const { app, listenResult } = await startApp(config);
 const a = await listenResult;
 const s = app.state.snapshot;
+// Listening on 0.0.0.0; show the address a newcomer can paste.
+const local = (url: string | null) => url?.replace('0.0.0.0', '127.0.0.1') ?? '';
+const proxy = local(a.proxy);
 process.stdout.write(`
 Turnout demo
-  proxy      ${a.proxy.replace('0.0.0.0', '127.0.0.1')}        (active: ${s.active}, canary ${s.canary} at ${s.weight}%)
-  preview    ${a.preview?.replace('0.0.0.0', '127.0.0.1')}        (always the idle colour)
+  proxy      ${proxy}        (active: ${s.active}, canary ${s.canary} at ${s.weight}%)
+  preview    ${local(a.preview)}        (always the idle colour)
   dashboard  ${a.admin}/
   metrics    ${a.admin}/metrics
   upstreams  blue ${blue.url}, green ${green.url}  (POST /fail?rate=0.3 or /slow?ms=300 to misbehave)
@@ -36,11 +39,7 @@ Turnout demo
   export TURNOUT_ADMIN_TOKEN=${token}
 
 Try:
-  curl -s ${a.proxy.replace('0.0.0.0', '127.0.0.1')}/hello
-  curl -s -H 'x-turnout-colour: green' ${a.proxy.replace('0.0.0.0', '127.0.0.1')}/hello
+  curl -s ${proxy}/hello
+  curl -s -H 'x-turnout-colour: green' ${proxy}/hello
   npx turnout weight 10 && npx turnout flip && npx turnout rollback && npx turnout events
 `);
-process.on('exit', () => {
-  void blue.close();
-  void green.close();
-});

@@ -58,8 +58,7 @@ export class ColourPool {
     for (let i = 0; i < n; i++) {
       const target = targets[(this.next + i) % n]!;
       if (target === exclude) continue;
-      if (!target.available && target.probeHealthy && target.ejectedUntil !== 0) this.expireEjection(target);
-      if (target.available) {
+      if (this.isPickable(target)) {
         // A retry does not move the rotation: the failed target's turn was already taken.
         if (exclude === undefined) this.next = (target.index + 1) % n;
         return target;
@@ -70,11 +69,7 @@ export class ColourPool {
 
   /** True when at least one target would be picked now. */
   hasAvailable(): boolean {
-    for (const target of this.targets) {
-      if (!target.available && target.probeHealthy && target.ejectedUntil !== 0) this.expireEjection(target);
-      if (target.available) return true;
-    }
-    return false;
+    return this.targets.some((target) => this.isPickable(target));
   }
 
   dispatcherOf(target: Target): Pool {
@@ -108,11 +103,13 @@ export class ColourPool {
     refreshAvailability(target, this.clock, this.onChange, why);
   }
 
-  private expireEjection(target: Target): void {
-    if (target.ejectedUntil <= this.clock.now()) {
+  /** `available`, after ending an ejection whose time is up (checked lazily, no timer). */
+  private isPickable(target: Target): boolean {
+    if (!target.available && target.probeHealthy && target.ejectedUntil !== 0 && target.ejectedUntil <= this.clock.now()) {
       target.ejectedUntil = 0;
       refreshAvailability(target, this.clock, this.onChange, 'ejection expired');
     }
+    return target.available;
   }
 
   async close(): Promise<void> {
