@@ -8,6 +8,7 @@ import { createServer } from 'node:net';
 import { request } from 'undici';
 import { startUpstream } from '../helpers/upstream.ts';
 import { ensureBuilt } from '../helpers/build.ts';
+import { waitFor } from '../helpers/wait.ts';
 
 const TOKEN = 'serve-test-token-0123456789';
 const node = process.execPath;
@@ -28,14 +29,6 @@ function serve(configPath: string): ChildProcess & { output: () => string } {
   child.stdout!.on('data', (d) => (out += d));
   child.stderr!.on('data', (d) => (out += d));
   return Object.assign(child, { output: () => out });
-}
-
-async function waitFor(predicate: () => Promise<boolean> | boolean, what: string, ms = 10_000): Promise<void> {
-  const deadline = Date.now() + ms;
-  while (!(await predicate())) {
-    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
-    await new Promise((r) => setTimeout(r, 50));
-  }
 }
 
 const exited = (child: ChildProcess) => new Promise<number | null>((r) => (child.exitCode !== null ? r(child.exitCode) : child.once('exit', (code) => r(code))));
@@ -86,7 +79,7 @@ t.test('serve: persisted state wins over the seed; SIGTERM drains in-flight requ
 
   let child = serve(file);
   t.teardown(() => child.kill('SIGKILL'));
-  await waitFor(async () => (await fetch(`${admin}/healthz`).catch(() => null))?.ok === true, 'serve to listen');
+  await waitFor(async () => (await fetch(`${admin}/healthz`).catch(() => null))?.ok === true, 'serve to listen', 10_000);
   const flip = await fetch(`${admin}/api/v1/flip`, { method: 'POST', headers: auth });
   t.equal(flip.status, 200);
   child.kill('SIGTERM');
@@ -94,13 +87,13 @@ t.test('serve: persisted state wins over the seed; SIGTERM drains in-flight requ
 
   // Restart: the state file (green active) wins over routing.active: blue.
   child = serve(file);
-  await waitFor(async () => (await fetch(`${admin}/readyz`).catch(() => null))?.ok === true, 'restart to be ready');
+  await waitFor(async () => (await fetch(`${admin}/readyz`).catch(() => null))?.ok === true, 'restart to be ready', 10_000);
   const state = (await (await fetch(`${admin}/api/v1/state`, { headers: auth })).json()) as { active: string };
   t.equal(state.active, 'green', 'persisted state won');
 
   // A request in flight on green when SIGTERM arrives still completes.
   const inFlight = request(`http://127.0.0.1:${proxyPort}/slow`);
-  await waitFor(() => green.seen.some((r) => r.url === '/slow'), 'green to receive the request');
+  await waitFor(() => green.seen.some((r) => r.url === '/slow'), 'green to receive the request', 10_000);
   child.kill('SIGTERM');
   await waitFor(async () => (await fetch(`${admin}/readyz`).catch(() => null))?.status !== 200, 'readyz to stop answering 200', 3000);
   release();

@@ -5,15 +5,7 @@ import t from 'tap';
 import { spawnSync } from 'node:child_process';
 import { startApp } from '../helpers/app.ts';
 import { startUpstream } from '../helpers/upstream.ts';
-
-async function waitFor(predicate: () => boolean | Promise<boolean>, what: string, ms: number): Promise<number> {
-  const started = Date.now();
-  while (!(await predicate())) {
-    if (Date.now() - started > ms) throw new Error(`timed out after ${ms} ms waiting for ${what}`);
-    await new Promise((r) => setTimeout(r, 20));
-  }
-  return Date.now() - started;
-}
+import { waitFor } from '../helpers/wait.ts';
 
 t.test('traffic shows in /api/v1/upstreams and /metrics', async (t) => {
   const blue = await startUpstream(t, 'blue');

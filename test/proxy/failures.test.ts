@@ -5,27 +5,8 @@ import net from 'node:net';
 import { request } from 'undici';
 import { deadPort, startUpstream } from '../helpers/upstream.ts';
 import { startProxy } from '../helpers/proxy.ts';
-
-function raw(port: number, text: string, waitMs = 1500): Promise<string> {
-  return new Promise((resolve) => {
-    const socket = net.connect(port, '127.0.0.1');
-    let out = '';
-    socket.setEncoding('latin1');
-    socket.on('data', (d) => (out += d));
-    socket.on('close', () => resolve(out));
-    socket.on('error', () => resolve(out));
-    socket.write(text);
-    setTimeout(() => socket.destroy(), waitMs).unref();
-  });
-}
-
-async function waitFor(predicate: () => boolean, what: string, ms = 3000): Promise<void> {
-  const deadline = Date.now() + ms;
-  while (!predicate()) {
-    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
-    await new Promise((r) => setTimeout(r, 10));
-  }
-}
+import { rawExchange as raw } from '../helpers/raw-http.ts';
+import { waitFor } from '../helpers/wait.ts';
 
 function assertGatewayBody(t: Test, body: string, status: number, colour: string, secrets: string[]): void {
   const json = JSON.parse(body) as Record<string, unknown>;

@@ -1,27 +1,9 @@
 // Forwarding rules (CONTRACT §3, PITFALLS.md): what the client got and what the upstream saw.
 import t from 'tap';
-import net from 'node:net';
 import { request } from 'undici';
 import { startUpstream } from '../helpers/upstream.ts';
 import { startProxy } from '../helpers/proxy.ts';
-
-/** Sends raw bytes and returns the raw answer (the connection is closed by either side). */
-function raw(port: number, text: string, waitMs = 2000): Promise<string> {
-  return new Promise((resolve, reject) => {
-    const socket = net.connect(port, '127.0.0.1');
-    let out = '';
-    socket.setEncoding('latin1');
-    socket.on('data', (d) => (out += d));
-    socket.on('end', () => resolve(out));
-    socket.on('close', () => resolve(out));
-    socket.on('error', reject);
-    socket.write(text);
-    setTimeout(() => {
-      socket.destroy();
-      resolve(out);
-    }, waitMs).unref();
-  });
-}
+import { rawExchange as raw } from '../helpers/raw-http.ts';
 
 t.test('method, path, query and body verbatim; Host preserved; x-forwarded-* set', async (t) => {
   const blue = await startUpstream(t, 'blue');
