@@ -8,6 +8,7 @@ import { Counter, Gauge, Histogram, Registry, collectDefaultMetrics } from 'prom
 import { COLOURS, ERROR_KINDS, systemClock, type Clock, type Colour } from '../domain.ts';
 import type { RoutingSnapshot } from '../state/model.ts';
 import type { ColourPool } from '../upstream/pool.ts';
+import type { Target } from '../upstream/target.ts';
 import type { TargetProbeStats } from '../upstream/health-check.ts';
 import { isAvailable, type Telemetry } from './telemetry.ts';
 import { LATENCY_BUCKETS_SECONDS, STATUS_CLASSES } from './totals.ts';
@@ -41,6 +42,21 @@ export function createMetricsRegistry(options: MetricsRegistryOptions): Registry
   }
 
   const targetLabel = (colour: Colour, row: number) => pools[colour].targets[row]?.url ?? NO_TARGET;
+
+  /** A gauge with one series per target, its value read at scrape time. */
+  const targetGauge = (name: string, help: string, value: (target: Target, now: number) => number) =>
+    new Gauge({
+      name,
+      help,
+      labelNames: ['colour', 'target'] as const,
+      registers,
+      collect() {
+        const now = clock.now();
+        for (const colour of COLOURS) {
+          for (const target of pools[colour].targets) this.set({ colour, target: target.url }, value(target, now));
+        }
+      },
+    });
 
   new Counter({
     name: 'turnout_requests_total',
@@ -89,17 +105,7 @@ export function createMetricsRegistry(options: MetricsRegistryOptions): Registry
 
   register.registerMetric(new AggregatedLatencyHistogram(telemetry) as Histogram<string>);
 
-  new Gauge({
-    name: 'turnout_in_flight_requests',
-    help: 'Requests sent to a target and not finished yet.',
-    labelNames: ['colour', 'target'] as const,
-    registers,
-    collect() {
-      for (const colour of COLOURS) {
-        for (const target of pools[colour].targets) this.set({ colour, target: target.url }, telemetry.inFlightOf(target));
-      }
-    },
-  });
+  targetGauge('turnout_in_flight_requests', 'Requests sent to a target and not finished yet.', (target) => telemetry.inFlightOf(target));
 
   new Gauge({
     name: 'turnout_canary_weight_percent',
@@ -141,69 +147,35 @@ export function createMetricsRegistry(options: MetricsRegistryOptions): Registry
     },
   });
 
-  new Gauge({
-    name: 'turnout_target_healthy',
-    help: '1 when the target receives traffic: its health check passes and it is not ejected.',
-    labelNames: ['colour', 'target'] as const,
-    registers,
-    collect() {
-      const now = clock.now();
-      for (const colour of COLOURS) {
-        for (const target of pools[colour].targets) this.set({ colour, target: target.url }, isAvailable(target, now) ? 1 : 0);
-      }
-    },
-  });
+  targetGauge('turnout_target_healthy', '1 when the target receives traffic: its health check passes and it is not ejected.', (target, now) => (isAvailable(target, now) ? 1 : 0));
 
-  new Gauge({
-    name: 'turnout_target_ejected',
-    help: '1 while the target is ejected by passive outlier detection (consecutive failed requests).',
-    labelNames: ['colour', 'target'] as const,
-    registers,
-    collect() {
-      const now = clock.now();
-      for (const colour of COLOURS) {
-        for (const target of pools[colour].targets) this.set({ colour, target: target.url }, target.ejectedUntil > now ? 1 : 0);
-      }
-    },
-  });
+  targetGauge('turnout_target_ejected', '1 while the target is ejected by passive outlier detection (consecutive failed requests).', (target, now) => (target.ejectedUntil > now ? 1 : 0));
 
   const health = options.health;
   if (health !== undefined) {
-    new Counter({
-      name: 'turnout_health_checks_total',
-      help: 'Active health probes by colour, target and result.',
-      labelNames: ['colour', 'target', 'result'] as const,
-      registers,
-      collect() {
-        this.reset();
-        for (const s of health.stats()) {
-          this.inc({ colour: s.target.colour, target: s.target.url, result: 'success' }, s.successes);
-          this.inc({ colour: s.target.colour, target: s.target.url, result: 'failure' }, s.failures);
-        }
-      },
+    /** A counter with one series per target and value of `label`, read from the checker's stats. */
+    const probeCounter = (name: string, help: string, label: string, values: Record<string, (s: TargetProbeStats) => number>) =>
+      new Counter({
+        name,
+        help,
+        labelNames: ['colour', 'target', label],
+        registers,
+        collect() {
+          this.reset();
+          for (const s of health.stats()) {
+            for (const [v, get] of Object.entries(values)) this.inc({ colour: s.target.colour, target: s.target.url, [label]: v }, get(s));
+          }
+        },
+      });
+    probeCounter('turnout_health_checks_total', 'Active health probes by colour, target and result.', 'result', {
+      success: (s) => s.successes,
+      failure: (s) => s.failures,
     });
-    new Counter({
-      name: 'turnout_health_check_transitions_total',
-      help: 'Changes of a target\'s health-check verdict, by the state it changed to.',
-      labelNames: ['colour', 'target', 'to'] as const,
-      registers,
-      collect() {
-        this.reset();
-        for (const s of health.stats()) {
-          this.inc({ colour: s.target.colour, target: s.target.url, to: 'healthy' }, s.becameHealthy);
-          this.inc({ colour: s.target.colour, target: s.target.url, to: 'unhealthy' }, s.becameUnhealthy);
-        }
-      },
+    probeCounter('turnout_health_check_transitions_total', "Changes of a target's health-check verdict, by the state it changed to.", 'to', {
+      healthy: (s) => s.becameHealthy,
+      unhealthy: (s) => s.becameUnhealthy,
     });
-    new Gauge({
-      name: 'turnout_target_probe_healthy',
-      help: '1 while the target\'s active health check verdict is healthy.',
-      labelNames: ['colour', 'target'] as const,
-      registers,
-      collect() {
-        for (const s of health.stats()) this.set({ colour: s.target.colour, target: s.target.url }, s.target.probeHealthy ? 1 : 0);
-      },
-    });
+    targetGauge('turnout_target_probe_healthy', "1 while the target's active health check verdict is healthy.", (target) => (target.probeHealthy ? 1 : 0));
   }
 
   const rollouts = options.rollouts;
