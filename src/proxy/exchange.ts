@@ -48,6 +48,8 @@ export class Exchange implements Dispatcher.DispatchHandler {
   private abortUpstream: ((err?: Error) => void) | undefined;
   private resumeUpstream: (() => void) | undefined;
   private clientGone = false;
+  /** At most one retry per request: a second failure is answered, not chased round the pool. */
+  private retried = false;
   private done = false;
 
   constructor(
@@ -160,9 +162,10 @@ export class Exchange implements Dispatcher.DispatchHandler {
     }
     this.finish(ERRORS[failure.code].statusCode, failure.kind);
     // Another target of the same colour, for idempotent bodiless requests, within the budget.
-    if (isRetryable(failure) && this.options.body === null && IDEMPOTENT.has(this.options.method)) {
+    if (!this.retried && isRetryable(failure) && this.options.body === null && IDEMPOTENT.has(this.options.method)) {
       const next = this.pool.pick(failedTarget);
       if (next !== undefined && next !== failedTarget && this.ctx.retryBudget.tryWithdraw()) {
+        this.retried = true;
         this.send(next);
         return;
       }

@@ -188,3 +188,12 @@ t.test('100 header fields are fine', async (t) => {
   t.equal(res.statusCode, 200);
   await res.body.dump();
 });
+
+t.test('a request is retried at most once, even with more dead targets than one', async (t) => {
+  const dead = [await deadPort(), await deadPort(), await deadPort()].map((p) => `http://127.0.0.1:${p}`);
+  const proxy = await startProxy(t, { blue: dead, green: dead });
+  const res = await request(proxy.url);
+  t.equal(res.statusCode, 502);
+  await res.body.dump();
+  t.same(proxy.recorded.map((r) => r.outcome), ['refused', 'refused'], 'the first attempt and one retry, no more');
+});
