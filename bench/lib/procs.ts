@@ -1,6 +1,7 @@
 // Child processes of the bench: spawned, tracked, awaited until ready, and always killed —
 // on normal exit, on failure and on SIGINT/SIGTERM — so no origin, proxy or nginx outlives
 // the run.
+import os from 'node:os';
 import { spawn, spawnSync, type ChildProcess, type SpawnOptions } from 'node:child_process';
 import { createWriteStream } from 'node:fs';
 import net from 'node:net';
@@ -61,9 +62,11 @@ export interface StartOptions {
 }
 
 /**
- * `--pin`: the load generator (this process, all threads) and the origin on CPU 0, every
- * contender on CPU 1. Each proxy then has a core of its own instead of being scheduled against
- * the load generator: steadier figures, at the price of capping the load at what one core drives.
+ * Pinning (the default of `bench` and `bench:quick`; `--no-pin` turns it off): the load generator
+ * (this process, all threads, and the wrk it starts) and the origin on CPU 0, every contender on
+ * CPU 1. Each proxy then has a core of its own instead of being scheduled against a load generator
+ * whose appetite grows with the proxy's speed: the figures measure the proxy, and they are steadier.
+ * The price: the load is capped at what one core drives (nginx can hit that cap).
  */
 let pinning: { readonly load: string; readonly proxy: string } | null = null;
 
@@ -71,6 +74,21 @@ export function enablePinning(): void {
   const r = spawnSync('taskset', ['-a', '-p', '-c', '0', String(process.pid)], { encoding: 'utf8' });
   if (r.status !== 0) throw new Error(`--pin needs taskset (util-linux): ${r.stderr || r.error?.message}`);
   pinning = { load: '0', proxy: '1' };
+}
+
+/** Pins when the machine has at least two CPUs and taskset; false (cores shared) otherwise. */
+export function tryEnablePinning(log: (line: string) => void): boolean {
+  if (os.availableParallelism() < 2) {
+    log('one CPU: load generator, origin and proxy share it (no pinning)');
+    return false;
+  }
+  try {
+    enablePinning();
+    return true;
+  } catch (err) {
+    log(`${(err as Error).message}: cores shared (no pinning)`);
+    return false;
+  }
 }
 
 export function pinned(): boolean {

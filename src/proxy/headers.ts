@@ -99,25 +99,57 @@ function nearestUntrusted(xff: string | undefined, trusted: ReadonlySet<string>)
   return undefined;
 }
 
+/** ASCII case-insensitive comparison of a header buffer with a lower-case name, without a string. */
+function bufferIs(buf: Buffer, lower: string): boolean {
+  // `| 0x20` lower-cases A–Z and leaves `-` and the lower-case letters as they are; no other token
+  // character (llhttp admits nothing else in a field name) maps onto a letter or `-`.
+  for (let i = 0; i < lower.length; i++) if ((buf[i]! | 0x20) !== lower.charCodeAt(i)) return false;
+  return true;
+}
+
+/** Whether a raw field name is hop-by-hop; `connection` is told apart (its value names more). */
+function hopByHop(name: Buffer): 'connection' | boolean {
+  switch (name.length) {
+    case 2:
+      return bufferIs(name, 'te');
+    case 6:
+      return bufferIs(name, 'expect');
+    case 7:
+      return bufferIs(name, 'trailer') || bufferIs(name, 'upgrade');
+    case 10:
+      return bufferIs(name, 'connection') ? 'connection' : bufferIs(name, 'keep-alive');
+    case 16:
+      return bufferIs(name, 'proxy-connection');
+    case 17:
+      return bufferIs(name, 'transfer-encoding');
+    default:
+      return false;
+  }
+}
+
 /**
  * Response headers from undici's raw Buffer pairs to a flat string array for writeHead,
  * without hop-by-hop headers (RFC 9110 §7.6.1) and without those the upstream's Connection names.
+ * Works on the Buffers first: hop-by-hop fields are dropped without becoming strings, and the
+ * common `Connection: keep-alive` / `close` costs no string either (this runs once per response).
  */
 export function forwardResponseHeaders(raw: readonly Buffer[]): string[] {
   const out: string[] = [];
   let named: Set<string> | undefined;
   for (let i = 0; i < raw.length; i += 2) {
-    const name = raw[i]!.toString('latin1');
-    // Hop-by-hop names are 2, 6, 7, 10, 16 or 17 characters long: lower-case only those.
-    const n = name.length;
-    if (n === 10 || n === 2 || n === 6 || n === 7 || n === 16 || n === 17) {
-      const lower = name.toLowerCase();
-      if (HOP_BY_HOP.has(lower)) {
-        if (lower === 'connection') named = connectionNamed(raw[i + 1]!.toString('latin1'));
-        continue;
+    const name = raw[i]!;
+    const hop = hopByHop(name);
+    if (hop === 'connection') {
+      const value = raw[i + 1]!;
+      const plain = (value.length === 10 && bufferIs(value, 'keep-alive')) || (value.length === 5 && bufferIs(value, 'close'));
+      if (!plain) {
+        const more = connectionNamed(value.toString('latin1'));
+        if (more !== undefined) for (const t of more) (named ??= new Set()).add(t);
       }
+      continue;
     }
-    out.push(name, raw[i + 1]!.toString('latin1'));
+    if (hop) continue;
+    out.push(name.toString('latin1'), raw[i + 1]!.toString('latin1'));
   }
   if (named === undefined) return out;
   const kept: string[] = [];
