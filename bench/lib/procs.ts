@@ -72,7 +72,7 @@ let pinning: { readonly load: string; readonly proxy: string } | null = null;
 
 export function enablePinning(): void {
   const r = spawnSync('taskset', ['-a', '-p', '-c', '0', String(process.pid)], { encoding: 'utf8' });
-  if (r.status !== 0) throw new Error(`--pin needs taskset (util-linux): ${r.stderr || r.error?.message}`);
+  if (r.status !== 0) throw new Error(`pinning needs taskset (util-linux): ${r.stderr || r.error?.message}`);
   pinning = { load: '0', proxy: '1' };
 }
 
