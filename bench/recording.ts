@@ -35,7 +35,6 @@ function turnoutApp(id: string, record: boolean): Contender {
       return {
         url: `http://127.0.0.1:${port}`,
         pid: proc.pid,
-        connectionHeaders: (i: number) => ({ cookie: `turnout_id=bench-${i}` }),
         stop: () => proc.stop(),
       };
     },

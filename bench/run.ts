@@ -173,7 +173,7 @@ async function main(): Promise<number> {
       `Medians of ${settings.rounds} interleaved throughput rounds × ${settings.seconds} s (autocannon, ${settings.connections} connections) and ${settings.latencyRounds} latency rounds × ${settings.latencySeconds} s (${latencyTool}, paced at ${settings.rate} req/s; "added" = minus direct to origin in the same round). Ratios are computed per round, then medianed.`,
       `Legend: ${statuses.map((s) => `${s.id} = ${s.label}`).join('; ')}.`,
       'autocannon tops out at about 60–75k req/s on one thread, so nginx may be capped by the load generator.',
-      'turnout-split: every connection carries its own sticky cookie (a returning visitor); blue and green are two listeners of the same origin process.',
+      'Every contender gets the same requests: each connection carries its own sticky-id cookie (a returning visitor), which turnout-split routes by; blue and green are two listeners of the same origin process.',
       'Peak RSS is the proxy process tree\'s VmHWM at the end of the run. The two Node baselines run bench/*.ts through Node\'s type stripping (about +16 MB RSS at idle); Turnout runs compiled dist/.',
     ];
     const flipLine = flip

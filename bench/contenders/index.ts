@@ -14,8 +14,6 @@ export interface Running {
   readonly pid: number;
   /** Admin API, for contenders that have one (Turnout). */
   readonly admin?: { readonly url: string; readonly token: string };
-  /** Per-connection request headers (Turnout split: one sticky cookie per connection). */
-  readonly connectionHeaders?: (index: number) => Record<string, string>;
   stop(): Promise<void>;
 }
 

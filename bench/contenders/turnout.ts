@@ -93,8 +93,6 @@ export async function startTurnout(id: string, origin: OriginHandle, tmpDir: str
     url,
     pid: proc.pid,
     admin: { url: admin, token },
-    // One sticky id per connection: a returning visitor, the steady-state path.
-    connectionHeaders: options.overrides ? (i) => ({ cookie: `turnout_id=bench-${i}-${token.slice(6, 14)}` }) : undefined,
     stop: () => proc.stop(3000),
   };
 }

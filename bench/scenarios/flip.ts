@@ -5,6 +5,7 @@ import { request } from 'undici';
 import type { OriginHandle } from '../lib/origin.ts';
 import { runAutocannon } from '../lib/load.ts';
 import { sleep } from '../lib/stats.ts';
+import { visitorHeaders } from '../lib/visitors.ts';
 import type { Live } from './throughput.ts';
 
 export interface FlipResult {
@@ -26,7 +27,7 @@ export async function flipUnderLoad(live: Live, origin: OriginHandle, options: {
   if (!admin) throw new Error(`${live.contender.id} has no admin API`);
   const auth = { authorization: `Bearer ${admin.token}`, 'content-type': 'application/json' };
   const before = await origin.counts();
-  const load = runAutocannon(live.running.url, { connections: options.connections, seconds: options.seconds, headersFor: live.running.connectionHeaders });
+  const load = runAutocannon(live.running.url, { connections: options.connections, seconds: options.seconds, headersFor: visitorHeaders });
   const actions: { action: string; status: number }[] = [];
   const spacingMs = (options.seconds * 1000) / options.actions;
   await sleep(spacingMs / 2);

@@ -1,6 +1,7 @@
 // Added latency at a fixed offered load (default 2000 req/s): the same paced load against
 // every contender, interleaved; p50/p99 minus direct-to-origin's of the same round.
 import { runPaced, type LoadResult } from '../lib/load.ts';
+import { visitorHeaders } from '../lib/visitors.ts';
 import type { Live } from './throughput.ts';
 
 export type LatencyRound = Record<string, LoadResult>;
@@ -10,7 +11,7 @@ export async function latencyRounds(lives: readonly Live[], options: { rounds: n
   for (let r = 0; r < options.rounds; r++) {
     const round: LatencyRound = {};
     for (const live of lives) {
-      const headers = live.running.connectionHeaders?.(0);
+      const headers = visitorHeaders(0);
       const result = await runPaced(live.running.url, { rate: options.rate, seconds: options.seconds, tmpDir: options.tmpDir, headers });
       round[live.contender.id] = result;
       options.log(`latency round ${r + 1}/${options.rounds} ${live.contender.id}: ${Math.round(result.rps)} req/s p50 ${result.p50.toFixed(3)} ms p99 ${result.p99.toFixed(3)} ms (${result.tool})`);

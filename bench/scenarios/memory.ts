@@ -3,6 +3,7 @@
 import { Readable } from 'node:stream';
 import { request } from 'undici';
 import { Sampler } from '../lib/proc-stats.ts';
+import { visitorHeaders } from '../lib/visitors.ts';
 import type { Live } from './throughput.ts';
 
 export interface TransferResult {
@@ -36,7 +37,7 @@ function generated(bytes: number): Readable {
 
 export async function transfer(live: Live, bytes: number): Promise<TransferResult> {
   const sampler = live.contender.isProxy ? new Sampler(live.running.pid, 50) : null;
-  const headers = live.running.connectionHeaders?.(0) ?? {};
+  const headers = visitorHeaders(0);
   let uploadOk = false;
   let downloadOk = false;
   let uploadMBps = 0;

@@ -3,6 +3,7 @@
 import type { Contender, Running } from '../contenders/index.ts';
 import { runAutocannon, type LoadResult } from '../lib/load.ts';
 import { Sampler } from '../lib/proc-stats.ts';
+import { visitorHeaders } from '../lib/visitors.ts';
 
 export interface ThroughputSample extends LoadResult {
   /** Proxy CPU in cores (1 = one core busy), null for `direct`. */
@@ -21,7 +22,7 @@ export interface Live {
 
 export async function measureOnce(live: Live, connections: number, seconds: number): Promise<ThroughputSample> {
   const sampler = live.contender.isProxy ? new Sampler(live.running.pid) : null;
-  const load = await runAutocannon(live.running.url, { connections, seconds, headersFor: live.running.connectionHeaders });
+  const load = await runAutocannon(live.running.url, { connections, seconds, headersFor: visitorHeaders });
   const usage = sampler?.stop();
   return {
     ...load,
@@ -33,7 +34,7 @@ export async function measureOnce(live: Live, connections: number, seconds: numb
 
 export async function throughputRounds(lives: readonly Live[], options: { rounds: number; seconds: number; connections: number; warmupSeconds: number; log: (line: string) => void }): Promise<Round[]> {
   if (options.warmupSeconds > 0) {
-    for (const live of lives) await runAutocannon(live.running.url, { connections: options.connections, seconds: options.warmupSeconds, headersFor: live.running.connectionHeaders });
+    for (const live of lives) await runAutocannon(live.running.url, { connections: options.connections, seconds: options.warmupSeconds, headersFor: visitorHeaders });
   }
   const rounds: Round[] = [];
   for (let r = 0; r < options.rounds; r++) {
