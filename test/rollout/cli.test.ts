@@ -1,29 +1,14 @@
 // `turnout rollout …` in-process (main(argv, io)) against a real admin server with a controller:
 // what the user saw (exit code, output) and what the server then holds.
 import t from 'tap';
-import { buildAdminServer } from '../../src/admin/server.ts';
 import { main } from '../../src/cli.ts';
 import { parseSteps } from '../../src/client/rollout-commands.ts';
-import { RolloutController } from '../../src/rollout/controller.ts';
-import { StateManager } from '../../src/state/manager.ts';
-import { MemoryStore } from '../../src/state/memory-store.ts';
-import { FakeWindows, T0 } from './harness.ts';
+import { adminWithRollouts } from './harness.ts';
 
 const TOKEN = 'cli-rollout-token-0123456789';
 
 async function server(t: { teardown(fn: () => unknown): void }) {
-  let now = T0;
-  const clock = { now: () => now };
-  const state = await StateManager.open({ store: new MemoryStore(), seed: { active: 'blue', weight: 0 }, clock });
-  const windows = new FakeWindows();
-  const rollouts = new RolloutController({ state, windows, clock });
-  const app = await buildAdminServer({ token: TOKEN, state, isReady: () => true, rollouts });
-  const url = await app.listen({ host: '127.0.0.1', port: 0 });
-  t.teardown(async () => {
-    rollouts.stop();
-    await app.close();
-    await state.close();
-  });
+  const admin = await adminWithRollouts(t, TOKEN);
   const run = async (...argv: string[]) => {
     let stdout = '';
     let stderr = '';
@@ -34,7 +19,7 @@ async function server(t: { teardown(fn: () => unknown): void }) {
     });
     return { code, stdout, stderr };
   };
-  return { url, state, windows, rollouts, run, advance: (s: number) => void (now += s * 1000) };
+  return { ...admin, run };
 }
 
 t.test('start, status, pause, resume, abort', async (t) => {

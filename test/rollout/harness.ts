@@ -1,5 +1,6 @@
 // A controller over a real StateManager (memory store), a manual clock and windows the test sets:
 // no timers, no sleeping. `at(seconds)` moves the clock to start + seconds and ticks.
+import { buildAdminServer } from '../../src/admin/server.ts';
 import type { Colour } from '../../src/domain.ts';
 import { RolloutController } from '../../src/rollout/controller.ts';
 import type { WindowSource } from '../../src/rollout/types.ts';
@@ -78,4 +79,24 @@ export function steps(spec: string): { weight: number; holdSeconds: number }[] {
     const [w, h] = s.split(':').map(Number);
     return { weight: w!, holdSeconds: h! };
   });
+}
+
+/**
+ * A real admin server with a rollout controller over a memory store, on 127.0.0.1:0, and a
+ * manual clock (`advance(seconds)`); the controller is ticked by the test.
+ */
+export async function adminWithRollouts(t: { teardown(fn: () => unknown): void }, token: string) {
+  let now = T0;
+  const clock = { now: () => now };
+  const state = await StateManager.open({ store: new MemoryStore(), seed: { active: 'blue', weight: 0 }, clock });
+  const windows = new FakeWindows();
+  const rollouts = new RolloutController({ state, windows, clock });
+  const app = await buildAdminServer({ token, state, isReady: () => true, rollouts });
+  const url = await app.listen({ host: '127.0.0.1', port: 0 });
+  t.teardown(async () => {
+    rollouts.stop();
+    await app.close();
+    await state.close();
+  });
+  return { url, state, windows, rollouts, advance: (seconds: number) => void (now += seconds * 1000) };
 }

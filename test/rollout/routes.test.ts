@@ -1,27 +1,13 @@
 // The rollout routes on a real admin server (CONTRACT §4): status codes, strict bodies, the
 // `rollout` summary in GET /api/v1/state, events in the audit log. The controller is ticked by hand.
 import t from 'tap';
-import { buildAdminServer } from '../../src/admin/server.ts';
-import { RolloutController } from '../../src/rollout/controller.ts';
-import { StateManager } from '../../src/state/manager.ts';
-import { MemoryStore } from '../../src/state/memory-store.ts';
-import { FakeWindows, T0 } from './harness.ts';
+import { adminWithRollouts } from './harness.ts';
 
 const TOKEN = 'rollout-test-token-0123';
 
 async function startAdminWithRollouts(t: Tap) {
-  let now = T0;
-  const clock = { now: () => now };
-  const state = await StateManager.open({ store: new MemoryStore(), seed: { active: 'blue', weight: 0 }, clock });
-  const windows = new FakeWindows();
-  const rollouts = new RolloutController({ state, windows, clock });
-  const app = await buildAdminServer({ token: TOKEN, state, isReady: () => true, rollouts });
-  const url = await app.listen({ host: '127.0.0.1', port: 0 });
-  t.teardown(async () => {
-    rollouts.stop();
-    await app.close();
-    await state.close();
-  });
+  const admin = await adminWithRollouts(t, TOKEN);
+  const url = admin.url;
   const call = async (method: string, path: string, body?: unknown, headers: Record<string, string> = {}) => {
     const h: Record<string, string> = { authorization: `Bearer ${TOKEN}`, ...headers };
     let payload: string | undefined;
@@ -33,7 +19,7 @@ async function startAdminWithRollouts(t: Tap) {
     const text = await res.text();
     return { status: res.status, json: text ? JSON.parse(text) : undefined };
   };
-  return { state, windows, rollouts, call, advance: (s: number) => void (now += s * 1000) };
+  return { ...admin, call };
 }
 type Tap = { teardown(fn: () => unknown): void };
 
