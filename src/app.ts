@@ -93,11 +93,6 @@ export async function buildApp(config: TurnoutConfig, options: AppOptions = {}):
       dispatcher: {
         connectMs: config.timeouts.connectMs,
         responseMs: config.timeouts.responseMs,
-        // One bound for the upstream's silence, before the headers and between body chunks,
-        // like NGINX's proxy_read_timeout (a body paused by a slow client is not timed). Equal
-        // values also let undici refresh one timer per request instead of creating a second one
-        // that lingers until its next tick: fewer objects survive each scavenge (README).
-        bodyIdleMs: config.timeouts.responseMs,
         connections: 256,
       },
     });

@@ -7,8 +7,8 @@ import { Target, refreshAvailability, type HealthChange, type OutlierPolicy } fr
 
 export interface DispatcherOptions {
   readonly connectMs: number;
+  /** Bounds the target's silence before the response headers and between body chunks. */
   readonly responseMs: number;
-  readonly bodyIdleMs: number;
   /** Keep-alive connections per target. */
   readonly connections: number;
 }
@@ -39,8 +39,12 @@ export class ColourPool {
           new Pool(new URL(url).origin, {
             connections: d.connections,
             connectTimeout: d.connectMs,
+            // One bound for the target's silence, before the headers and between body chunks, like
+            // NGINX's proxy_read_timeout (undici does not time a body paused by a slow client).
+            // Equal values also let undici refresh one timer per request instead of creating a
+            // second that lingers in its timer list until the next tick and outlives scavenges.
             headersTimeout: d.responseMs,
-            bodyTimeout: d.bodyIdleMs,
+            bodyTimeout: d.responseMs,
             keepAliveTimeout: 4_000,
             pipelining: 1,
           }),

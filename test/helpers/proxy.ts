@@ -59,7 +59,7 @@ export async function startProxy(t: { teardown(fn: () => unknown): void }, optio
   const timeouts = { ...defaultTimeouts, ...options.timeouts };
   const clock = { now: () => Date.now() };
   const outlier = options.outlier ?? { consecutiveFailures: 0, ejectMs: 10_000 };
-  const dispatcher = { connectMs: timeouts.connectMs, responseMs: timeouts.responseMs, bodyIdleMs: timeouts.responseMs, connections: 64 };
+  const dispatcher = { connectMs: timeouts.connectMs, responseMs: timeouts.responseMs, connections: 64 };
   const pools: Record<Colour, ColourPool> = {
     blue: new ColourPool('blue', options.blue, { clock, outlier, dispatcher }),
     green: new ColourPool('green', options.green, { clock, outlier, dispatcher }),

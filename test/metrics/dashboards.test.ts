@@ -50,7 +50,7 @@ t.test('config/grafana-dashboard.json: valid queries over metrics that exist', a
 
   const clock = { now: () => 0 };
   const make = (colour: 'blue' | 'green') =>
-    new ColourPool(colour, ['http://10.0.0.1:3000'], { clock, outlier: { consecutiveFailures: 3, ejectMs: 1000 }, dispatcher: { connectMs: 1, responseMs: 1, bodyIdleMs: 1, connections: 1 } });
+    new ColourPool(colour, ['http://10.0.0.1:3000'], { clock, outlier: { consecutiveFailures: 3, ejectMs: 1000 }, dispatcher: { connectMs: 1, responseMs: 1, connections: 1 } });
   const pools = { blue: make('blue'), green: make('green') };
   t.teardown(() => Promise.all([pools.blue.close(), pools.green.close()]));
   const telemetry = new Telemetry({ pools, windowSeconds: 60, clock });

@@ -38,7 +38,7 @@ function setup(t: { teardown(fn: () => unknown): void }) {
     new ColourPool(colour, urls, {
       clock,
       outlier: { consecutiveFailures: 3, ejectMs: 10_000 },
-      dispatcher: { connectMs: 1000, responseMs: 1000, bodyIdleMs: 1000, connections: 1 },
+      dispatcher: { connectMs: 1000, responseMs: 1000, connections: 1 },
     });
   const pools = { blue: make('blue', ['http://10.0.0.1:3000', 'http://10.0.0.2:3000']), green: make('green', ['http://10.0.1.1:3000']) };
   t.teardown(() => Promise.all([pools.blue.close(), pools.green.close()]));

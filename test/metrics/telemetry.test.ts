@@ -19,7 +19,7 @@ function makePools(t: TeardownHost, clock: { now(): number }, urls: Record<Colou
     new ColourPool(colour, urls[colour], {
       clock,
       outlier: { consecutiveFailures: 3, ejectMs: 10_000 },
-      dispatcher: { connectMs: 1000, responseMs: 1000, bodyIdleMs: 1000, connections: 1 },
+      dispatcher: { connectMs: 1000, responseMs: 1000, connections: 1 },
     });
   const pools = { blue: make('blue'), green: make('green') };
   t.teardown(() => Promise.all([pools.blue.close(), pools.green.close()]));

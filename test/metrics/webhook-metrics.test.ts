@@ -8,7 +8,7 @@ import { snapshotOf } from '../../src/state/model.ts';
 
 t.test('webhook counters are exported and pass promtool', async (t) => {
   const clock = { now: () => 1_000_000 };
-  const opts = { clock, outlier: { consecutiveFailures: 3, ejectMs: 1000 }, dispatcher: { connectMs: 100, responseMs: 100, bodyIdleMs: 100, connections: 1 } };
+  const opts = { clock, outlier: { consecutiveFailures: 3, ejectMs: 1000 }, dispatcher: { connectMs: 100, responseMs: 100, connections: 1 } };
   const pools = { blue: new ColourPool('blue', ['http://127.0.0.1:1'], opts), green: new ColourPool('green', ['http://127.0.0.1:2'], opts) };
   t.teardown(() => Promise.all([pools.blue.close(), pools.green.close()]));
   const stats = { delivered: 7, failures: 3, failedAttempts: 11, dropped: 1 };

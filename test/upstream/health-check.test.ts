@@ -23,7 +23,7 @@ async function setup(t: TeardownHost, config = CONFIG) {
     new ColourPool(colour, urls, {
       clock,
       outlier: { consecutiveFailures: 3, ejectMs: 10_000 },
-      dispatcher: { connectMs: 1000, responseMs: 1000, bodyIdleMs: 1000, connections: 1 },
+      dispatcher: { connectMs: 1000, responseMs: 1000, connections: 1 },
     });
   const pools = { blue: make('blue', [a.url, b.url]), green: make('green', [g.url]) };
   const logs: LogLine[] = [];

@@ -19,7 +19,7 @@ function setup(t: { teardown(fn: () => unknown): void }, outlier = { consecutive
   const pool = new ColourPool('blue', urls, {
     clock,
     outlier,
-    dispatcher: { connectMs: 1000, responseMs: 1000, bodyIdleMs: 1000, connections: 1 },
+    dispatcher: { connectMs: 1000, responseMs: 1000, connections: 1 },
     onHealthChange: (target, available, why) => changes.push({ url: target.url, available, why }),
   });
   t.teardown(() => pool.close());
