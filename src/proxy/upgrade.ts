@@ -7,7 +7,7 @@ import type { Duplex } from 'node:stream';
 import type { Colour } from '../domain.ts';
 import type { Recorder } from '../metrics/recorder.ts';
 import type { ColourPool } from '../upstream/pool.ts';
-import type { OutgoingHeaders } from './headers.ts';
+import { forwardResponseHeaders, type OutgoingHeaders } from './headers.ts';
 import { ERRORS } from '../errors.ts';
 import { answerOnSocket, classifyUpstreamError, gatewayErrorBody, NO_HEALTHY_TARGET } from './failure.ts';
 
@@ -40,6 +40,13 @@ export function proxyUpgrade(req: IncomingMessage, socket: Duplex, head: Buffer,
     route.pool.reportOutcome(target, outcome);
   };
 
+  /** A response head to the client: the lines, plus the colour and a minted sticky cookie, as on every answer. */
+  const responseHead = (lines: string[]): string => {
+    if (route.exposeColour) lines.push(`x-turnout-colour: ${route.colour}`);
+    if (route.setCookie !== undefined) lines.push(`set-cookie: ${route.setCookie}`);
+    return lines.join('\r\n') + '\r\n\r\n';
+  };
+
   const headers = { ...route.headers, connection: 'Upgrade', upgrade: req.headers.upgrade ?? 'websocket' };
   const origin = new URL(target.url);
   const upstreamReq = http.request({
@@ -60,9 +67,7 @@ export function proxyUpgrade(req: IncomingMessage, socket: Duplex, head: Buffer,
     const lines = [`HTTP/1.1 101 ${upstreamRes.statusMessage ?? 'Switching Protocols'}`];
     const raw = upstreamRes.rawHeaders;
     for (let i = 0; i < raw.length; i += 2) lines.push(`${raw[i]}: ${raw[i + 1]}`);
-    if (route.exposeColour) lines.push(`x-turnout-colour: ${route.colour}`);
-    if (route.setCookie !== undefined) lines.push(`set-cookie: ${route.setCookie}`);
-    socket.write(lines.join('\r\n') + '\r\n\r\n');
+    socket.write(responseHead(lines));
     if (upstreamHead.length > 0) socket.write(upstreamHead);
     if (head.length > 0) upstreamSocket.write(head);
     // No half-open tunnels: node:http sockets allow half-open, and a WebSocket has its own close
@@ -88,14 +93,11 @@ export function proxyUpgrade(req: IncomingMessage, socket: Duplex, head: Buffer,
     // The upstream declined the upgrade: pass its answer on and close.
     record(upstreamRes.statusCode ?? 502, (upstreamRes.statusCode ?? 502) >= 500 ? 'status5xx' : 'ok');
     const lines = [`HTTP/1.1 ${upstreamRes.statusCode} ${upstreamRes.statusMessage ?? ''}`];
-    const raw = upstreamRes.rawHeaders;
-    for (let i = 0; i < raw.length; i += 2) {
-      const name = raw[i]!.toLowerCase();
-      if (name === 'connection' || name === 'keep-alive' || name === 'transfer-encoding') continue;
-      lines.push(`${raw[i]}: ${raw[i + 1]}`);
-    }
+    // The same hop-by-hop rule as every proxied response (a rare path: the copy to Buffers is fine).
+    const kept = forwardResponseHeaders(upstreamRes.rawHeaders.map((h) => Buffer.from(h, 'latin1')));
+    for (let i = 0; i < kept.length; i += 2) lines.push(`${kept[i]}: ${kept[i + 1]}`);
     lines.push('connection: close');
-    socket.write(lines.join('\r\n') + '\r\n\r\n');
+    socket.write(responseHead(lines));
     upstreamRes.pipe(socket);
   });
   upstreamReq.on('error', (err) => {

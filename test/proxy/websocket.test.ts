@@ -88,3 +88,33 @@ t.test('an upgrade the upstream never answers gets 504 after responseMs', async 
   t.match(head, /^HTTP\/1\.1 504/);
   t.same(proxy.recorded.map((r) => r.outcome), ['timeout']);
 });
+
+t.test('an upgrade the upstream declines: its answer passes, hop-by-hop fields stripped, colour added', async (t) => {
+  const server = http.createServer();
+  server.on('upgrade', (_req, socket: net.Socket) => {
+    socket.end('HTTP/1.1 426 Upgrade Required\r\nKeep-Alive: timeout=5\r\nX-Hop: 1\r\nConnection: keep-alive, X-Hop\r\nX-Kept: yes\r\nContent-Length: 4\r\n\r\nnope');
+  });
+  await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
+  t.teardown(() => {
+    server.closeAllConnections();
+    server.close();
+  });
+  const url = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
+  const proxy = await startProxy(t, { blue: [url], green: [url] });
+  // Read the whole answer (head and body may arrive in one packet) until the proxy closes.
+  const socket = net.connect(proxy.port, '127.0.0.1');
+  socket.write('GET /ws HTTP/1.1\r\nHost: app.example\r\nConnection: Upgrade\r\nUpgrade: websocket\r\n\r\n');
+  const answer = await new Promise<string>((r) => {
+    let b = '';
+    socket.on('data', (d) => (b += d.toString('latin1')));
+    socket.on('close', () => r(b));
+  });
+  const [head, body] = answer.split('\r\n\r\n');
+  t.match(head, /^HTTP\/1\.1 426/);
+  t.match(head, /X-Kept: yes/);
+  t.match(head, /x-turnout-colour: blue/);
+  t.match(head, /connection: close/);
+  t.notMatch(head, /keep-alive|X-Hop/i, 'hop-by-hop fields, and those Connection names, are not passed on');
+  t.equal(body, 'nope');
+  t.same(proxy.recorded.map((r) => [r.statusCode, r.outcome]), [[426, 'ok']]);
+});
