@@ -8,6 +8,7 @@ import { parseArgs } from 'node:util';
 import { AdminClientError } from './client/admin-client.ts';
 import type { CliIO, CommandSpec } from './client/commands.ts';
 import { eventsCommand, flipCommand, rollbackCommand, statusCommand, UsageError, weightCommand } from './client/commands.ts';
+import { pinTickObjectShape } from './runtime/tick-shape.ts';
 
 const serveCommand: CommandSpec = {
   usage: 'serve --config FILE',
@@ -25,6 +26,8 @@ const serveCommand: CommandSpec = {
       throw new UsageError((err as Error).message);
     }
     if (config === undefined) throw new UsageError('serve needs --config FILE');
+    // Before the app's modules load: their startup GCs are what would drop nextTick's shapes.
+    pinTickObjectShape();
     // Imported only for `serve`, so the admin subcommands stay light.
     const { runServe } = await import('./server.ts');
     await runServe(config);

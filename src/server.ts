@@ -3,6 +3,7 @@
 import { loadConfigFile } from './config/load.ts';
 import type { TurnoutConfig } from './config/types.ts';
 import { buildApp, type AppOptions, type TurnoutApp } from './app.ts';
+import { pinTickObjectShape } from './runtime/tick-shape.ts';
 
 /** Exit codes: 0 clean shutdown, 2 invalid config, 3 unreadable state, 1 anything else. */
 export const EXIT_CONFIG = 2;
@@ -23,6 +24,7 @@ export async function runServe(configPath: string): Promise<void> {
 
 /** Builds and starts the app with signal handling; shared by `serve` and the demo. */
 export async function startApp(config: TurnoutConfig, options: AppOptions = {}): Promise<{ app: TurnoutApp; listenResult: ReturnType<TurnoutApp['listen']> }> {
+  pinTickObjectShape(); // also for the demo; a no-op after `serve` pinned it
   let app: TurnoutApp;
   try {
     app = await buildApp(config, options);

@@ -20,6 +20,7 @@ const ALLOWED: Record<string, { value: string[]; types?: string[] }> = {
   admin: { value: ['domain', 'errors', 'state', 'rollout'], types: ['config', 'metrics', 'upstream'] },
   client: { value: ['domain', 'errors'], types: ['admin', 'rollout', 'state'] },
   demo: { value: [] },
+  runtime: { value: [] },
 };
 /** The composition root and entry points see everything. */
 const ROOTS = new Set(['app', 'server', 'cli', 'demo']);
