@@ -5,9 +5,11 @@
 // lib/internal/process/task_queues.js). V8 remembers the hidden classes ("maps") those stores
 // see, weakly, in the feedback of `nextTick` and in its optimised code; the maps themselves
 // are only weakly reachable once no entry is alive. A full (mark-compact) GC that runs while
-// the queue happens to be empty, at startup or in any idle spell, clears them; the next entry
-// gets fresh maps, the feedback goes megamorphic and `nextTick` runs every one of those stores
-// through the runtime from then on. Streams and the HTTP server call it several times per
+// the queue happens to be empty clears them; the next entry gets fresh maps, the feedback goes
+// megamorphic and `nextTick` runs every one of those stores through the runtime from then on.
+// Seen at startup, where loading the app costs a mark-compact; after traffic, V8 retains
+// recently used maps for a few GCs, and a 45 s idle spell did not trigger it (a longer one
+// might). Streams and the HTTP server call it several times per
 // request: measured under load, `turnout serve` spent ~5 µs a request more than the same
 // app started another way, all of it under Runtime_DefineKeyedOwnPropertyInLiteral and
 // map-transition lookups called from nextTick. One live entry keeps the maps, and so the fast
