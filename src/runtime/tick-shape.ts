@@ -9,11 +9,11 @@
 // megamorphic and `nextTick` runs every one of those stores through the runtime from then on.
 // Seen at startup, where loading the app costs a mark-compact; after traffic, V8 retains
 // recently used maps for a few GCs, and a 45 s idle spell did not trigger it (a longer one
-// might). Streams and the HTTP server call it several times per
-// request: measured under load, `turnout serve` spent ~5 µs a request more than the same
-// app started another way, all of it under Runtime_DefineKeyedOwnPropertyInLiteral and
-// map-transition lookups called from nextTick. One live entry keeps the maps, and so the fast
-// path, for good. How it was found: README, "Data-plane design and benchmarks".
+// might). Streams and the HTTP server call nextTick several times per request: measured under
+// load, `turnout serve` spent ~5 µs a request more than the same app started another way, all
+// of it under Runtime_DefineKeyedOwnPropertyInLiteral and map-transition lookups called from
+// nextTick. One live entry keeps the maps, and so the fast path, for good. How it was found:
+// README, "Data-plane design and benchmarks".
 import { createHook } from 'node:async_hooks';
 
 let pinned: object | undefined;
