@@ -41,7 +41,7 @@ function newestMtime(dir: string): number {
 }
 
 /** True when some src/**\/*.ts is newer than dist/cli.js (or dist is missing but src/cli.ts exists). */
-export function distIsStale(): boolean {
+function distIsStale(): boolean {
   const src = path.join(ROOT_DIR, 'src');
   if (!existsSync(path.join(src, 'cli.ts'))) return false;
   if (!existsSync(TURNOUT_CLI)) return true;

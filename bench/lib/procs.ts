@@ -70,7 +70,7 @@ export interface StartOptions {
  */
 let pinning: { readonly load: string; readonly proxy: string } | null = null;
 
-export function enablePinning(): void {
+function enablePinning(): void {
   const r = spawnSync('taskset', ['-a', '-p', '-c', '0', String(process.pid)], { encoding: 'utf8' });
   if (r.status !== 0) throw new Error(`pinning needs taskset (util-linux): ${r.stderr || r.error?.message}`);
   pinning = { load: '0', proxy: '1' };

@@ -36,7 +36,7 @@ export interface ForwardedRequestHeaders {
  * Extra names a Connection header lists (they are hop-by-hop too), lower-cased; undefined for
  * the common values `keep-alive` and `close`, which name no other header: no allocation then.
  */
-export function connectionNamed(value: string | undefined): Set<string> | undefined {
+function connectionNamed(value: string | undefined): Set<string> | undefined {
   if (value === undefined) return undefined;
   const v = value.length <= 10 ? value.toLowerCase() : '';
   if (v === 'keep-alive' || v === 'close') return undefined;
