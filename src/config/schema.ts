@@ -178,6 +178,7 @@ export const configSchema: ObjectSpec = obj({
   outlier: obj({
     consecutiveFailures: int(3, 1, 1000),
     ejectMs: ms(10000, 100),
+    maxEjectionPercent: int(50, 0, 100),
   }),
   shutdown: obj({ drainSeconds: int(10, 0, 3600) }),
   state: obj({

@@ -44,6 +44,8 @@ export interface HealthCheckConfig {
 export interface OutlierConfig {
   readonly consecutiveFailures: number;
   readonly ejectMs: number;
+  /** At most ⌊N × this / 100⌋ of a colour's N targets are ejected at once (CONTRACT §3). */
+  readonly maxEjectionPercent: number;
 }
 
 export interface StateConfig {

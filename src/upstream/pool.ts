@@ -20,6 +20,8 @@ export class ColourPool {
   private next = 0;
   private readonly clock: Clock;
   private readonly outlier: OutlierPolicy;
+  /** ⌊N × maxEjectionPercent / 100⌋: 0 for a single target, which is therefore never ejected. */
+  readonly maxEjected: number;
   private readonly onChange: HealthChange;
 
   constructor(
@@ -32,6 +34,7 @@ export class ColourPool {
     this.outlier = options.outlier;
     this.onChange = options.onHealthChange ?? (() => {});
     this.targets = Object.freeze(urls.map((url, index) => new Target(colour, url, index)));
+    this.maxEjected = Math.floor((urls.length * (options.outlier.maxEjectionPercent ?? 50)) / 100);
     const d = options.dispatcher;
     this.dispatchers = Object.freeze(
       urls.map(
@@ -83,7 +86,8 @@ export class ColourPool {
   /**
    * Passive health (CONTRACT §3, outlier): connection failures, timeouts and 5xx answers in a
    * row eject the target for `ejectMs`. Any other outcome resets the streak; a client hang-up
-   * says nothing about the target and leaves it alone.
+   * says nothing about the target and leaves it alone. The ejection is skipped (and the streak
+   * kept, so it happens once it is allowed) when mayEject() says no.
    */
   reportOutcome(target: Target, outcome: Outcome): void {
     if (outcome === 'client_abort') return;
@@ -93,11 +97,30 @@ export class ColourPool {
     }
     if (outcome === 'no_healthy_target') return;
     target.consecutiveFailures++;
-    if (this.outlier.consecutiveFailures > 0 && target.consecutiveFailures >= this.outlier.consecutiveFailures) {
+    if (this.outlier.consecutiveFailures > 0 && target.consecutiveFailures >= this.outlier.consecutiveFailures && this.mayEject(target)) {
       target.consecutiveFailures = 0;
       target.ejectedUntil = this.clock.now() + this.outlier.ejectMs;
       refreshAvailability(target, this.clock, this.onChange, `ejected after ${this.outlier.consecutiveFailures} consecutive failures (${outcome})`);
     }
+  }
+
+  /**
+   * Whether ejecting `target` keeps the colour serving: at most `maxEjected` targets out at once
+   * (Envoy's outlier_detection.max_ejection_percent), and never the last target still passing
+   * its probes (nginx never marks a group's only server down, ngx_http_upstream_round_robin.c).
+   * Without this, one target answering 5 % 500s in bursts was ejected and its colour answered
+   * 503 to 97 % of requests (issue 12): an error rate the rollout analysis should see instead.
+   */
+  private mayEject(target: Target): boolean {
+    const now = this.clock.now();
+    let ejected = 0;
+    let othersServing = 0;
+    for (const other of this.targets) {
+      if (other === target) continue;
+      if (other.ejectedUntil > now) ejected++;
+      else if (other.probeHealthy) othersServing++;
+    }
+    return ejected < this.maxEjected && othersServing > 0;
   }
 
   /** Active health: the checker's verdict after its thresholds were crossed. */

@@ -29,6 +29,8 @@ export class Target {
 export interface OutlierPolicy {
   readonly consecutiveFailures: number;
   readonly ejectMs: number;
+  /** At most ⌊N × this / 100⌋ of the colour's N targets ejected at once; default 50. */
+  readonly maxEjectionPercent?: number;
 }
 
 /** Recomputes `available` and reports a change. Call after touching probeHealthy or ejectedUntil. */

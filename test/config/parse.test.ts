@@ -55,7 +55,7 @@ t.test('defaults: the minimal config gets exactly CONTRACT §2', async (t) => {
     },
     timeouts: { connectMs: 2000, responseMs: 30000, clientIdleMs: 60000 },
     healthCheck: { path: '/healthz', intervalMs: 2000, timeoutMs: 1000, unhealthyAfter: 2, healthyAfter: 2 },
-    outlier: { consecutiveFailures: 3, ejectMs: 10000 },
+    outlier: { consecutiveFailures: 3, ejectMs: 10000, maxEjectionPercent: 50 },
     shutdown: { drainSeconds: 10 },
     state: { store: 'file', path: './data/state.json' },
     proxy: { trustedProxies: [], maxHeaders: 100, retryBudget: 0.2 },
@@ -163,6 +163,7 @@ t.test('every rule reports its exact field path and reason', async (t) => {
     ['healthCheck.healthyAfter', '2', 'healthCheck.healthyAfter: must be an integer, got string "2"'],
     ['outlier.consecutiveFailures', 0, 'outlier.consecutiveFailures: must be between 1 and 1000, got 0'],
     ['outlier.ejectMs', 10, 'outlier.ejectMs: must be between 100 and 2147483647, got 10'],
+    ['outlier.maxEjectionPercent', 101, 'outlier.maxEjectionPercent: must be between 0 and 100, got 101'],
     ['shutdown.drainSeconds', -1, 'shutdown.drainSeconds: must be between 0 and 3600, got -1'],
     // state
     ['state.store', 'sqlite', 'state.store: must be one of file, memory, redis, got string "sqlite"'],

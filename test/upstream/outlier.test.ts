@@ -80,14 +80,51 @@ t.test('an ejected target gets no traffic for ejectMs, then returns', async (t) 
   t.ok(b.available);
 });
 
-t.test('all targets ejected: nothing to pick (503), and both return', async (t) => {
+t.test('ejection is capped: ⌊N × maxEjectionPercent / 100⌋, never the last target passing probes', async (t) => {
+  // [name, targets, maxEjectionPercent, probe-unhealthy indexes, failing indexes in order, ejected]
+  const rows: [string, number, number | undefined, number[], number[], number[]][] = [
+    ['a single target is never ejected (default 50 %)', 1, undefined, [], [0], []],
+    ['a single target is never ejected, even at 100 %', 1, 100, [], [0], []],
+    ['two failing targets of two: only one out (default)', 2, undefined, [], [0, 1], [0]],
+    ['three failing of four: two out (default)', 4, undefined, [], [0, 1, 2], [0, 1]],
+    ['three failing of four at 100 %: three out, the good one serves', 4, 100, [], [0, 1, 2], [0, 1, 2]],
+    ['all four failing at 100 %: the last passing its probes stays', 4, 100, [], [0, 1, 2, 3], [0, 1, 2]],
+    ['the other target fails its probes: this one stays', 2, 100, [1], [0], []],
+    ['ten failing of ten (default): five out', 10, undefined, [], [0, 1, 2, 3, 4, 5, 6, 7, 8, 9], [0, 1, 2, 3, 4]],
+    ['0 % disables ejection', 3, 0, [], [0, 1], []],
+    ['one failing of two (default): ejected', 2, undefined, [], [0], [0]],
+  ];
+  for (const [name, n, pct, unhealthy, failing, want] of rows) {
+    const urls = Array.from({ length: n }, (_, i) => `http://10.0.0.${i + 1}:3000`);
+    const outlier = { consecutiveFailures: 3, ejectMs: 10_000, ...(pct === undefined ? {} : { maxEjectionPercent: pct }) };
+    const { pool } = setup(t, outlier, urls);
+    for (const i of unhealthy) pool.setProbeHealth(pool.targets[i]!, false, 'probe failed');
+    for (const i of failing) for (let k = 0; k < 5; k++) pool.reportOutcome(pool.targets[i]!, 'status5xx');
+    const ejected = pool.targets.filter((x) => x.ejectedUntil !== 0).map((x) => x.index);
+    t.same(ejected, want, `${name}: ejected`);
+    t.equal(pool.hasAvailable(), true, `${name}: the colour keeps a target to pick`);
+  }
+});
+
+t.test('a skipped ejection happens once the cap allows it', async (t) => {
   const { pool, clock, a, b } = setup(t);
   for (const target of [a, b]) for (let i = 0; i < 3; i++) pool.reportOutcome(target, 'timeout');
-  t.equal(pool.pick(), undefined);
-  t.equal(pool.hasAvailable(), false);
+  t.same([a.available, b.available], [false, true], 'a is out, b stays: the colour still answers');
+  t.same(picks(pool, 3), [1, 1, 1]);
   clock.advance(10_000);
-  t.equal(pool.hasAvailable(), true, 'hasAvailable notices the expiry too');
-  t.same(picks(pool, 2).sort(), [0, 1]);
+  t.same(picks(pool, 2).sort(), [0, 1], 'a is back');
+  pool.reportOutcome(b, 'timeout');
+  t.same([a.available, b.available], [true, false], 'b, still failing, is ejected at its next failure');
+});
+
+t.test('a single-target colour failing in bursts keeps serving', async (t) => {
+  const { pool, a } = setup(t, undefined, ['http://10.0.0.1:3000']);
+  for (let burst = 0; burst < 10; burst++) {
+    for (let i = 0; i < 5; i++) pool.reportOutcome(a, 'status5xx');
+    pool.reportOutcome(a, 'ok');
+  }
+  t.equal(a.available, true);
+  t.equal(pool.pick(), a);
 });
 
 t.test('an ejection that expires while the probe says unhealthy keeps the target out', async (t) => {
