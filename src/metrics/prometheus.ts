@@ -60,7 +60,7 @@ export function createMetricsRegistry(options: MetricsRegistryOptions): Registry
 
   new Counter({
     name: 'turnout_requests_total',
-    help: 'Finished proxied requests by colour, target and status class (none: the client hung up before an answer).',
+    help: 'Client responses by colour, the target that gave the answer (none: no target) and status class (none: the client hung up before an answer). A retried request counts once.',
     labelNames: ['colour', 'target', 'status_class'] as const,
     registers,
     collect() {
@@ -80,28 +80,43 @@ export function createMetricsRegistry(options: MetricsRegistryOptions): Registry
     },
   });
 
-  new Counter({
-    name: 'turnout_upstream_errors_total',
-    help: 'Upstream errors (CONTRACT §5) by colour, target and kind: status5xx, refused, reset, timeout, no_healthy_target.',
-    labelNames: ['colour', 'target', 'kind'] as const,
-    registers,
-    collect() {
-      this.reset();
-      for (const colour of COLOURS) {
-        const totals = telemetry.totals(colour);
-        for (let row = 0; row <= totals.targets; row++) {
-          for (let k = 0; k < ERROR_KINDS.length; k++) {
-            const value = totals.errors[row * ERROR_KINDS.length + k]!;
-            const kind = ERROR_KINDS[k]!;
-            // Zero series for every real target and kind it can have, so error ratios are never "no data".
-            if (value > 0 || (row < totals.targets && kind !== 'no_healthy_target')) {
-              this.inc({ colour, target: targetLabel(colour, row), kind }, value);
+  /** A counter by colour, target and error kind, read from one of ColourTotals' kind arrays. */
+  const kindCounter = (name: string, help: string, read: (totals: ReturnType<Telemetry['totals']>) => Float64Array) =>
+    new Counter({
+      name,
+      help,
+      labelNames: ['colour', 'target', 'kind'] as const,
+      registers,
+      collect() {
+        this.reset();
+        for (const colour of COLOURS) {
+          const totals = telemetry.totals(colour);
+          const values = read(totals);
+          for (let row = 0; row <= totals.targets; row++) {
+            for (let k = 0; k < ERROR_KINDS.length; k++) {
+              const value = values[row * ERROR_KINDS.length + k]!;
+              const kind = ERROR_KINDS[k]!;
+              // Zero series for every real target and kind it can have, so error ratios are never "no data".
+              if (value > 0 || (row < totals.targets && kind !== 'no_healthy_target')) {
+                this.inc({ colour, target: targetLabel(colour, row), kind }, value);
+              }
             }
           }
         }
-      }
-    },
-  });
+      },
+    });
+
+  kindCounter(
+    'turnout_upstream_errors_total',
+    'Client responses that were upstream errors (CONTRACT §5), by colour, the target that gave the answer, and kind: status5xx, refused, reset, timeout, no_healthy_target. A failed attempt retried elsewhere is in turnout_upstream_retries_total instead.',
+    (totals) => totals.errors,
+  );
+
+  kindCounter(
+    'turnout_upstream_retries_total',
+    'Failed attempts retried on another target of the colour, by colour, the target that failed, and kind. Attempts of a target = turnout_requests_total + this.',
+    (totals) => totals.retries,
+  );
 
   register.registerMetric(new AggregatedLatencyHistogram(telemetry) as Histogram<string>);
 
@@ -215,7 +230,7 @@ type Sample = { labels: Record<string, string | number>; value: number; metricNa
  * fed by observe() per request, so this subclass replaces how it reports its values.
  */
 const LATENCY_NAME = 'turnout_request_duration_seconds';
-const LATENCY_HELP = 'Time from sending a request to a target until its response finished (or failed), by colour.';
+const LATENCY_HELP = 'What clients waited, by colour: from sending the first attempt to a target until the response finished (or failed), retries included.';
 
 class AggregatedLatencyHistogram extends Histogram<'colour'> {
   private readonly telemetry: Telemetry;

@@ -1,7 +1,8 @@
 // The data plane's Recorder: per colour and per target sliding windows (GET /api/v1/upstreams,
 // rollout analysis, the dashboard), in-flight counts, and cumulative totals that the Prometheus
 // collectors read at scrape time. One call per finished request, no allocation on that path.
-import { systemClock, type Clock, type Colour, type Outcome } from '../domain.ts';
+// A colour's window counts client responses; a target's window counts attempts (recorder.ts).
+import { systemClock, type Clock, type Colour, type ErrorKind, type Outcome } from '../domain.ts';
 import type { ColourPool } from '../upstream/pool.ts';
 import type { Target } from '../upstream/target.ts';
 import type { Recorder } from './recorder.ts';
@@ -13,7 +14,9 @@ export interface TargetSummary {
   readonly url: string;
   /** Would be picked now: probe-healthy and not ejected. */
   readonly healthy: boolean;
+  /** Attempts sent to this target, retried ones included. */
   readonly requests: number;
+  /** Failed attempts (CONTRACT §5), retried ones included. */
   readonly errors: number;
   readonly errorRate: number;
   readonly latencyMs: LatencySummary;
@@ -24,11 +27,17 @@ export interface TargetSummary {
 export interface ColourSummary {
   /** At least one target is healthy. */
   readonly healthy: boolean;
+  /** Client responses (a retried request counts once). */
   readonly requests: number;
+  /** Client responses that were errors (CONTRACT §5): a failed attempt retried with success is not one. */
   readonly errors: number;
   readonly errorRate: number;
+  /** What clients waited, retries included. */
   readonly latencyMs: LatencySummary;
+  /** Attempts in flight, over all targets. */
   readonly inFlight: number;
+  /** Failed attempts retried on another target (counted in the targets' figures, not the colour's). */
+  readonly retries: number;
   readonly targets: readonly TargetSummary[];
 }
 
@@ -80,7 +89,18 @@ export class Telemetry implements Recorder {
     if (target.index < inFlight.length) inFlight[target.index]!++;
   }
 
-  end(colour: Colour, target: Target | null, statusCode: number, durationMs: number, outcome: Outcome): void {
+  retry(target: Target, attemptMs: number, outcome: ErrorKind): void {
+    const state = this.colours[target.colour];
+    const index = target.index;
+    if (index >= state.targetWindows.length) return;
+    const now = this.clock.now();
+    state.targetWindows[index]!.record(outcome, attemptMs, now);
+    if (state.inFlight[index]! > 0) state.inFlight[index]!--;
+    state.window.recordRetry(now);
+    state.totals.recordRetry(index, outcome);
+  }
+
+  end(colour: Colour, target: Target | null, statusCode: number, durationMs: number, outcome: Outcome, attemptMs: number = durationMs): void {
     const state = this.colours[colour];
     // Only an exchange with a target has a latency; the proxy's own 503 took no upstream time.
     // Hang-ups keep theirs: a canary so slow that clients give up must still show in p99.
@@ -90,18 +110,18 @@ export class Telemetry implements Recorder {
     let index = -1;
     if (target !== null && target.colour === colour && target.index < state.targetWindows.length) {
       index = target.index;
-      state.targetWindows[index]!.record(outcome, latency, now);
+      state.targetWindows[index]!.record(outcome, attemptMs, now);
       if (state.inFlight[index]! > 0) state.inFlight[index]!--;
     }
     state.totals.record(index, statusCode, outcome, latency);
   }
 
-  /** The colour's whole window over the last `spanSeconds` (default the whole window), with errors by kind. */
+  /** The colour's client responses over the last `spanSeconds` (default the whole window), with errors by kind. */
   colourWindow(colour: Colour, spanSeconds?: number): WindowSummary {
     return this.colours[colour].window.summary(spanSeconds);
   }
 
-  /** One target's window, with errors by kind. */
+  /** One target's attempts, with errors by kind. */
   targetWindow(target: Target, spanSeconds?: number): WindowSummary | undefined {
     return this.colours[target.colour].targetWindows[target.index]?.summary(spanSeconds);
   }
@@ -128,7 +148,7 @@ export class Telemetry implements Recorder {
         inFlight: state.inFlight[i]!,
       };
     });
-    return { healthy, requests: s.requests, errors: s.errors, errorRate: s.errorRate, latencyMs: s.latencyMs, inFlight, targets };
+    return { healthy, requests: s.requests, errors: s.errors, errorRate: s.errorRate, latencyMs: s.latencyMs, inFlight, retries: s.retries, targets };
   }
 
   /** The body of GET /api/v1/upstreams. */

@@ -1,5 +1,6 @@
-// Cumulative counters of one colour since the process started, for Prometheus: requests by
-// target and status class, upstream errors by target and kind, and a coarse latency histogram.
+// Cumulative counters of one colour since the process started, for Prometheus: client responses
+// by the target that gave them and status class, errors among them by kind, retried attempts by
+// target and kind, and a coarse latency histogram of what clients waited.
 // Plain typed arrays bumped once per request; the prom-client collectors read them at scrape
 // time (PITFALLS: prom-client on the hot path costs 4–6 µs a request).
 import { ERROR_KINDS, type Outcome } from '../domain.ts';
@@ -28,6 +29,8 @@ export class ColourTotals {
   readonly requests: Float64Array;
   /** [row × ERROR_KINDS.length + kind] */
   readonly errors: Float64Array;
+  /** Failed attempts that were retried, by the target that failed: [row × ERROR_KINDS.length + kind]. */
+  readonly retries: Float64Array;
   /** Non-cumulative counts per latency bucket; the last slot is +Inf. */
   readonly latencyBuckets = new Float64Array(LATENCY_BUCKETS_SECONDS.length + 1);
   latencySumSeconds = 0;
@@ -37,9 +40,17 @@ export class ColourTotals {
     this.targets = targets;
     this.requests = new Float64Array((targets + 1) * STATUS_CLASSES.length);
     this.errors = new Float64Array((targets + 1) * ERROR_KINDS.length);
+    this.retries = new Float64Array((targets + 1) * ERROR_KINDS.length);
   }
 
-  /** `targetIndex` −1: no target was picked. `latencyMs` undefined: no upstream exchange. */
+  /** A failed attempt on target `targetIndex` that was retried elsewhere. */
+  recordRetry(targetIndex: number, outcome: Outcome): void {
+    const row = targetIndex >= 0 && targetIndex < this.targets ? targetIndex : this.targets;
+    const kind = ERROR_INDEX[outcome];
+    if (kind !== undefined) this.retries[row * ERROR_KINDS.length + kind]!++;
+  }
+
+  /** One client response. `targetIndex` −1: no target was picked. `latencyMs` undefined: no upstream exchange. */
   record(targetIndex: number, statusCode: number, outcome: Outcome, latencyMs: number | undefined): void {
     const row = targetIndex >= 0 && targetIndex < this.targets ? targetIndex : this.targets;
     this.requests[row * STATUS_CLASSES.length + statusClassIndex(statusCode)]!++;

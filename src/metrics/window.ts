@@ -27,6 +27,8 @@ export interface WindowSummary {
   /** errors / requests, 0 when there were no requests. */
   readonly errorRate: number;
   readonly latencyMs: LatencySummary;
+  /** Failed attempts that were retried on another target (recordRetry); not in `requests`. */
+  readonly retries: number;
 }
 
 class Slot {
@@ -34,6 +36,7 @@ class Slot {
   second = -1;
   requests = 0;
   errors = 0;
+  retries = 0;
   readonly byKind = new Uint32Array(ERROR_KINDS.length);
   readonly latency = new LatencyHistogram();
 
@@ -41,6 +44,7 @@ class Slot {
     this.second = second;
     this.requests = 0;
     this.errors = 0;
+    this.retries = 0;
     this.byKind.fill(0);
     this.latency.reset();
   }
@@ -71,9 +75,7 @@ export class SlidingWindow {
    * into several windows read the clock once.
    */
   record(outcome: Outcome, latencyMs?: number, nowMs: number = this.clock.now()): void {
-    const second = Math.floor(nowMs / 1000);
-    const slot = this.slots[second % this.seconds]!;
-    if (slot.second !== second) slot.reset(second);
+    const slot = this.slotAt(nowMs);
     slot.requests++;
     const kind = KIND_INDEX[outcome];
     if (kind >= 0) {
@@ -81,6 +83,18 @@ export class SlidingWindow {
       slot.byKind[kind]!++;
     }
     if (latencyMs !== undefined) slot.latency.record(latencyMs);
+  }
+
+  /** Counts one retry: a failed attempt that another attempt replaced, so no client saw it. */
+  recordRetry(nowMs: number = this.clock.now()): void {
+    this.slotAt(nowMs).retries++;
+  }
+
+  private slotAt(nowMs: number): Slot {
+    const second = Math.floor(nowMs / 1000);
+    const slot = this.slots[second % this.seconds]!;
+    if (slot.second !== second) slot.reset(second);
+    return slot;
   }
 
   /**
@@ -96,11 +110,13 @@ export class SlidingWindow {
     hist.reset();
     let requests = 0;
     let errors = 0;
+    let retries = 0;
     for (const slot of this.slots) {
       // A stamp in the future (the clock stepped back) is ignored, as is anything too old.
       if (slot.second < oldest || slot.second > now) continue;
       requests += slot.requests;
       errors += slot.errors;
+      retries += slot.retries;
       for (let k = 0; k < byKind.length; k++) byKind[k]! += slot.byKind[k]!;
       hist.merge(slot.latency);
     }
@@ -112,6 +128,7 @@ export class SlidingWindow {
       errorsByKind,
       errorRate: requests === 0 ? 0 : errors / requests,
       latencyMs: { p50: roundMs(hist.quantile(0.5)), p90: roundMs(hist.quantile(0.9)), p99: roundMs(hist.quantile(0.99)) },
+      retries,
     };
   }
 }

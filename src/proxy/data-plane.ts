@@ -49,7 +49,7 @@ export function createDataPlane(deps: DataPlaneDeps): { handleRequest: RequestHa
   };
   const ctx: ExchangeContext = {
     recorder: deps.recorder,
-    retryBudget: new RetryBudget(deps.proxy.retryBudget),
+    retryBudgets: { blue: new RetryBudget(deps.proxy.retryBudget), green: new RetryBudget(deps.proxy.retryBudget) },
     exposeColour: routing.exposeColourHeader,
   };
   const override = routing.override;
@@ -105,7 +105,6 @@ export function createDataPlane(deps: DataPlaneDeps): { handleRequest: RequestHa
     if (refused !== undefined) return reject(res, ...refused);
     const forwarded = forwardRequestHeaders(req.headers, peerAddress(req), forwarding);
     const { colour, setCookie } = route(req, forwarded.clientAddress);
-    ctx.retryBudget.deposit();
     new Exchange(req, res, colour, pools[colour], ctx, forwarded.headers, setCookie).start();
   };
 

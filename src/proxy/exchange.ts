@@ -1,6 +1,12 @@
 // One client request forwarded to one colour: an undici dispatch handler that streams the
 // upstream's answer to the client with backpressure, maps failures, retries within budget, and
 // cancels the upstream request when the client hangs up. One object per request, no closures.
+//
+// Retries (CONTRACT §3, docs/metrics.md): a GET, HEAD, OPTIONS, TRACE, PUT or DELETE without a
+// body whose target refused or reset the connection before any response header is sent once to
+// another available target of the same colour, if the colour's RetryBudget allows it. Never a
+// second retry, never after a timeout or a 5xx, never to the other colour. A retried attempt is
+// recorded as an attempt of its target and a retry (Recorder.retry), not as a client response.
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { Dispatcher } from 'undici';
 import type { Colour, Outcome } from '../domain.ts';
@@ -17,7 +23,8 @@ const IDEMPOTENT = new Set(['GET', 'HEAD', 'OPTIONS', 'TRACE', 'PUT', 'DELETE'])
 
 export interface ExchangeContext {
   readonly recorder: Recorder;
-  readonly retryBudget: RetryBudget;
+  /** One per colour: a failing colour spends only what its own traffic earned. */
+  readonly retryBudgets: Readonly<Record<Colour, RetryBudget>>;
   /** `x-turnout-colour` on every proxied response. */
   readonly exposeColour: boolean;
 }
@@ -43,6 +50,9 @@ export class Exchange implements Dispatcher.DispatchHandler {
   /** Extra response headers: a minted sticky cookie. */
   private readonly setCookie: string | undefined;
   private target: Target | undefined;
+  /** When the first attempt was sent: what the client waited is measured from here. */
+  private firstStarted = 0;
+  /** When the current attempt was sent. */
   private started = 0;
   private statusCode = 0;
   private abortUpstream: ((err?: Error) => void) | undefined;
@@ -83,12 +93,14 @@ export class Exchange implements Dispatcher.DispatchHandler {
 
   /** Sends to the next available target of the colour; 503 when there is none. */
   start(): void {
+    this.ctx.retryBudgets[this.colour].deposit();
     const target = this.pool.pick();
     if (target === undefined) {
       this.ctx.recorder.end(this.colour, null, 503, 0, 'no_healthy_target');
       this.fail(NO_HEALTHY_TARGET);
       return;
     }
+    this.firstStarted = performance.now();
     this.send(target);
   }
 
@@ -96,7 +108,7 @@ export class Exchange implements Dispatcher.DispatchHandler {
     this.target = target;
     this.done = false;
     this.abortUpstream = undefined;
-    this.started = performance.now();
+    this.started = this.retried ? performance.now() : this.firstStarted;
     this.ctx.recorder.begin(target);
     try {
       this.pool.dispatcherOf(target).dispatch(this.options, this);
@@ -160,26 +172,29 @@ export class Exchange implements Dispatcher.DispatchHandler {
       this.res.destroy();
       return;
     }
-    this.finish(ERRORS[failure.code].statusCode, failure.kind);
     // Another target of the same colour, for idempotent bodiless requests, within the budget.
-    if (!this.retried && isRetryable(failure) && this.options.body === null && IDEMPOTENT.has(this.options.method)) {
+    if (!this.retried && isRetryable(failure) && this.options.body === null && IDEMPOTENT.has(this.options.method) && failedTarget !== undefined) {
       const next = this.pool.pick(failedTarget);
-      if (next !== undefined && next !== failedTarget && this.ctx.retryBudget.tryWithdraw()) {
+      if (next !== undefined && next !== failedTarget && this.ctx.retryBudgets[this.colour].tryWithdraw()) {
         this.retried = true;
+        this.ctx.recorder.retry(failedTarget, performance.now() - this.started, failure.kind);
+        this.pool.reportOutcome(failedTarget, failure.kind);
         this.send(next);
         return;
       }
     }
+    this.finish(ERRORS[failure.code].statusCode, failure.kind);
     this.fail(failure);
   }
 
-  /** Records the attempt once, and tells the pool how its target did (passive health). */
+  /** Records the client response and its last attempt once, and tells the pool how the target did (passive health). */
   private finish(statusCode: number, outcome: Outcome): void {
     if (this.done) return;
     this.done = true;
     const target = this.target;
     if (target === undefined) return;
-    this.ctx.recorder.end(this.colour, target, statusCode, performance.now() - this.started, outcome);
+    const now = performance.now();
+    this.ctx.recorder.end(this.colour, target, statusCode, now - this.firstStarted, outcome, now - this.started);
     this.pool.reportOutcome(target, outcome);
   }
 

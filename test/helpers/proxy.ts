@@ -34,7 +34,10 @@ export interface TestProxy {
   port: number;
   server: http.Server;
   pools: Record<Colour, ColourPool>;
+  /** Client responses (Recorder.end). */
   recorded: Recorded[];
+  /** Failed attempts that were retried on another target (Recorder.retry). */
+  retries: { colour: Colour; target: string; outcome: Outcome }[];
   inFlight: number;
   setState(state: { active: Colour; weight: number }): void;
   snapshot(): RoutingSnapshot;
@@ -65,12 +68,17 @@ export async function startProxy(t: { teardown(fn: () => unknown): void }, optio
     green: new ColourPool('green', options.green, { clock, outlier, dispatcher }),
   };
   const recorded: Recorded[] = [];
+  const retries: TestProxy['retries'] = [];
   const handle = {
     inFlight: 0,
   };
   const recorder: Recorder = {
     begin(_target: Target) {
       handle.inFlight++;
+    },
+    retry(target, _attemptMs, outcome) {
+      handle.inFlight--;
+      retries.push({ colour: target.colour, target: target.url, outcome });
     },
     end(colour, target, statusCode, _durationMs, outcome) {
       if (target) handle.inFlight--;
@@ -106,6 +114,7 @@ export async function startProxy(t: { teardown(fn: () => unknown): void }, optio
     server,
     pools,
     recorded,
+    retries,
     get inFlight() {
       return handle.inFlight;
     },

@@ -60,6 +60,14 @@ t.test('a dead target stops receiving traffic: passive ejection under traffic', 
   t.same(body.colours.blue.targets.map((x: any) => x.healthy), [false, true]);
   t.equal(body.colours.blue.healthy, true);
   t.ok(body.colours.blue.targets[0].errors >= 3, 'the failed attempts count against the dead target');
+  // What clients saw apart from upstream attempts (Envoy's downstream_rq_* / upstream_rq_*).
+  const failedAttempts = body.colours.blue.targets[0].errors;
+  t.match(body.colours.blue, { requests: 20, errors: 0, errorRate: 0, retries: failedAttempts }, 'no client saw an error');
+  t.equal(body.colours.blue.targets[0].requests + body.colours.blue.targets[1].requests, 20 + failedAttempts, 'attempts = responses + retries');
+  const text = await (await fetch(`${run.admin}/metrics`)).text();
+  t.match(text, `turnout_upstream_retries_total{colour="blue",target="${dead.url}",kind="refused"} ${failedAttempts}`);
+  t.match(text, `turnout_upstream_errors_total{colour="blue",target="${dead.url}",kind="refused"} 0`);
+  t.match(text, `turnout_requests_total{colour="blue",target="${alive.url}",status_class="2xx"} 20`);
 });
 
 t.test('a dead target is marked unhealthy by active checks within about 3 s without traffic (defaults)', async (t) => {

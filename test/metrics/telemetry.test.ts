@@ -43,7 +43,8 @@ t.test('the /api/v1/upstreams body has exactly the contract layout', async (t) =
   t.same(Object.keys(body).sort(), ['colours', 'windowSeconds']);
   t.equal(body.windowSeconds, 60);
   t.same(Object.keys(body.colours).sort(), ['blue', 'green']);
-  const sKeys = ['errorRate', 'errors', 'healthy', 'inFlight', 'latencyMs', 'requests', 'targets'];
+  // `retries` beyond CONTRACT §4's S (issue 12): failed attempts retried elsewhere.
+  const sKeys = ['errorRate', 'errors', 'healthy', 'inFlight', 'latencyMs', 'requests', 'retries', 'targets'];
   const targetKeys = ['errorRate', 'errors', 'healthy', 'inFlight', 'latencyMs', 'requests', 'url'];
   for (const colour of ['blue', 'green'] as const) {
     const s = body.colours[colour];
@@ -61,6 +62,7 @@ t.test('the /api/v1/upstreams body has exactly the contract layout', async (t) =
     errorRate: 0.5,
     latencyMs: { p50: body.colours.blue.latencyMs.p50, p90: body.colours.blue.latencyMs.p90, p99: body.colours.blue.latencyMs.p99 },
     inFlight: 1,
+    retries: 0,
     targets: [
       { url: URLS.blue[0], healthy: true, requests: 1, errors: 0, errorRate: 0, latencyMs: { p50: 10, p90: 10, p99: 10 }, inFlight: 1 },
       { url: URLS.blue[1], healthy: true, requests: 1, errors: 1, errorRate: 1, latencyMs: { p50: 30, p90: 30, p99: 30 }, inFlight: 0 },
@@ -75,6 +77,7 @@ t.test('the /api/v1/upstreams body has exactly the contract layout', async (t) =
     errorRate: 0,
     latencyMs: { p50: null, p90: null, p99: null },
     inFlight: 0,
+    retries: 0,
     targets: [{ url: URLS.green[0], healthy: true, requests: 0, errors: 0, errorRate: 0, latencyMs: { p50: null, p90: null, p99: null }, inFlight: 0 }],
   });
   t.doesNotThrow(() => JSON.stringify(body));
@@ -149,11 +152,42 @@ t.test('healthy follows what the balancer would pick', async (t) => {
   t.equal(s.healthy, true);
   for (let i = 0; i < 3; i++) pools.blue.reportOutcome(b1!, 'refused');
   s = telemetry.colourSummary('blue');
-  t.same(s.targets.map((x) => x.healthy), [false, false], 'ejected');
-  t.equal(s.healthy, false);
-  t.equal(pools.blue.hasAvailable(), false, 'agrees with the pool');
+  t.same(s.targets.map((x) => x.healthy), [false, true], 'the last target passing its probes is never ejected');
+  pools.blue.setProbeHealth(b0!, true, 'test');
+  pools.blue.reportOutcome(b1!, 'refused');
+  s = telemetry.colourSummary('blue');
+  t.same(s.targets.map((x) => x.healthy), [true, false], 'an ejected target shows healthy: false');
+  t.equal(s.healthy, true);
+  t.equal(pools.blue.pick(), b0, 'agrees with the pool');
   clock.advance(10_000);
   s = telemetry.colourSummary('blue');
-  t.same(s.targets.map((x) => x.healthy), [false, true], 'an expired ejection is over, even before pick() notices');
+  t.same(s.targets.map((x) => x.healthy), [true, true], 'an expired ejection is over, even before pick() notices');
   t.equal(s.healthy, pools.blue.hasAvailable());
+});
+
+t.test('a retried request: one client response for the colour, two attempts for the targets, one retry', async (t) => {
+  const clock = manualClock();
+  const pools = makePools(t, clock, URLS);
+  const telemetry = new Telemetry({ pools, windowSeconds: 60, clock });
+  const [b0, b1] = pools.blue.targets;
+  telemetry.begin(b0!);
+  telemetry.retry(b0!, 2, 'reset');
+  telemetry.begin(b1!);
+  telemetry.end('blue', b1!, 200, 12, 'ok', 10);
+  const s = telemetry.colourSummary('blue');
+  t.match(s, { requests: 1, errors: 0, errorRate: 0, retries: 1, inFlight: 0 }, 'the client saw one good answer');
+  t.equal(s.latencyMs.p99, 12, 'after waiting for both attempts');
+  t.same(
+    s.targets.map((x) => [x.requests, x.errors, x.latencyMs.p99, x.inFlight]),
+    [
+      [1, 1, 2, 0],
+      [1, 0, 10, 0],
+    ],
+    'each target counts its attempt',
+  );
+  t.same(telemetry.targetWindow(b0!)!.errorsByKind.reset, 1);
+  const totals = telemetry.totals('blue');
+  t.equal(totals.requests.reduce((a, b) => a + b, 0), 1, 'Prometheus: one client response');
+  t.equal(totals.errors.reduce((a, b) => a + b, 0), 0, 'and no client-visible error');
+  t.equal(totals.retries.reduce((a, b) => a + b, 0), 1, 'and one retry');
 });

@@ -85,7 +85,8 @@ t.test('idempotent requests retry once on another target of the same colour', as
   const port = await deadPort();
   const alive = await startUpstream(t, 'alive');
   const green = await startUpstream(t, 'green');
-  const proxy = await startProxy(t, { blue: [`http://127.0.0.1:${port}`, alive.url], green: [green.url] });
+  const dead = `http://127.0.0.1:${port}`;
+  const proxy = await startProxy(t, { blue: [dead, alive.url], green: [green.url] });
   for (let i = 0; i < 6; i++) {
     const res = await request(proxy.url);
     t.equal(res.statusCode, 200, `GET ${i} served`);
@@ -93,13 +94,17 @@ t.test('idempotent requests retry once on another target of the same colour', as
   }
   t.equal(alive.seen.length, 6);
   t.equal(green.seen.length, 0);
-  t.equal(proxy.recorded.filter((r) => r.outcome === 'refused').length, 3, 'each failed attempt is counted against blue');
+  // What clients saw apart from what the targets did (Envoy's downstream_rq_* / upstream_rq_*).
+  t.same(proxy.recorded.map((r) => [r.target, r.outcome]), Array(6).fill([alive.url, 'ok']), 'six client responses, all fine');
+  t.same(proxy.retries, Array(3).fill({ colour: 'blue', target: dead, outcome: 'refused' }), 'each failed attempt is a retry of the dead target');
+  t.equal(proxy.inFlight, 0);
   const post = await request(proxy.url, { method: 'POST', body: 'data' });
   await post.body.dump();
   // Round robin puts this POST on either target; if it hit the dead one it must not be retried.
   const last = proxy.recorded.at(-1)!;
   if (last.outcome === 'refused') t.equal(post.statusCode, 502, 'POST not retried');
   else t.equal(post.statusCode, 200);
+  t.equal(proxy.retries.length, 3, 'a POST is never retried');
 });
 
 t.test('the retry budget caps retries under a failing target', async (t) => {
@@ -113,8 +118,10 @@ t.test('the retry budget caps retries under a failing target', async (t) => {
     await res.body.dump();
   }
   const failed = statuses.filter((s) => s === 502).length;
-  // Ten tokens to start with, none earned: after ten retries the dead target's turns answer 502.
+  // The reserve of ten retries per window, none earned: after ten retries the dead target's turns answer 502.
   t.equal(failed, 10, `${failed} of 40 answered 502 once the budget was spent`);
+  t.equal(proxy.retries.length, 10);
+  t.equal(proxy.recorded.filter((r) => r.outcome === 'refused').length, 10, 'the unretried failures are what clients saw');
 });
 
 t.test('a client that hangs up cancels the upstream request and is not an upstream error', async (t) => {
@@ -195,5 +202,6 @@ t.test('a request is retried at most once, even with more dead targets than one'
   const res = await request(proxy.url);
   t.equal(res.statusCode, 502);
   await res.body.dump();
-  t.same(proxy.recorded.map((r) => r.outcome), ['refused', 'refused'], 'the first attempt and one retry, no more');
+  t.same(proxy.retries.map((r) => r.outcome), ['refused'], 'the first attempt, retried');
+  t.same(proxy.recorded.map((r) => r.outcome), ['refused'], 'and one retry, no more: one client response');
 });
