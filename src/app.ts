@@ -56,6 +56,11 @@ export interface TurnoutApp {
   readonly preview: http.Server | null;
   /** False once shutdown began: /readyz answers 503. */
   readonly accepting: boolean;
+  /**
+   * Binds the listeners, then starts the health checks and resolves once their first round is
+   * applied (at most healthCheck.timeoutMs later): until then no target receives traffic (503)
+   * and /readyz answers 503.
+   */
   listen(): Promise<ListeningAddresses>;
   /** Stop accepting, let in-flight requests finish (bounded by shutdown.drainSeconds), persist, close. */
   close(): Promise<void>;
@@ -90,6 +95,9 @@ export async function buildApp(config: TurnoutConfig, options: AppOptions = {}):
       clock,
       outlier: config.outlier,
       onHealthChange,
+      // Start cautious (issue 12): health is not persisted, so no target is trusted before its
+      // first probe; without health checks (background: false) there is no probe to wait for.
+      awaitFirstProbe: background,
       dispatcher: {
         connectMs: config.timeouts.connectMs,
         responseMs: config.timeouts.responseMs,
@@ -160,6 +168,7 @@ export async function buildApp(config: TurnoutConfig, options: AppOptions = {}):
       const previewUrl = preview && config.preview ? await listenOn(preview, config.preview.host, config.preview.port) : null;
       if (background) {
         health.start();
+        await health.firstRound;
         rollouts.start();
       }
       return { proxy: proxyUrl, preview: previewUrl, admin: adminUrl };

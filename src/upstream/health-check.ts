@@ -4,6 +4,11 @@
 // The verdict reaches the balancer through the pool's one narrow setter, and only on a real
 // change (traefik pkg/healthcheck); each change is logged and counted for Prometheus.
 //
+// A target's very first probe decides at once: a pass makes it healthy without waiting for
+// `healthyAfter` passes, as Envoy's first_check_ does (health_checker_impl.cc), so a pool that
+// awaits the first probe (ColourPool awaitFirstProbe) starts routing after one round. A first
+// failure leaves it out until `healthyAfter` passes in a row.
+//
 // While a target's state is in question (a healthy target that just failed, an unhealthy one
 // that just answered) the next round comes after a short "edge" interval instead of the full
 // one, as Envoy's unhealthy_edge_interval / healthy_edge_interval do: with the defaults (2 s,
@@ -66,6 +71,9 @@ export class HealthChecker {
   private running = false;
   /** Bumped by stop(): a round that started before it applies nothing. */
   private generation = 0;
+  private firstRoundDone: () => void = () => {};
+  /** Settles once the first round of probes was applied (or the checker stopped): app.listen() awaits it. */
+  readonly firstRound: Promise<void> = new Promise((resolve) => (this.firstRoundDone = resolve));
 
   constructor(options: HealthCheckerOptions) {
     this.pools = options.pools;
@@ -106,6 +114,7 @@ export class HealthChecker {
   stop(): void {
     this.running = false;
     this.generation++;
+    this.firstRoundDone();
     if (this.timer !== undefined) clearTimeout(this.timer);
     this.timer = undefined;
     const agent = this.agent;
@@ -119,6 +128,7 @@ export class HealthChecker {
     const results = await Promise.all(this.entries.map((entry) => this.probe(entry.target)));
     if (generation !== this.generation) return;
     results.forEach((result, i) => this.apply(this.entries[i]!, result));
+    this.firstRoundDone();
   }
 
   /** Counters of every target, blue first, in pool order. */
@@ -174,14 +184,15 @@ export class HealthChecker {
   private apply(stats: TargetProbeStats, result: ProbeResult): void {
     const target = stats.target;
     const pool = this.pools[target.colour];
+    const first = stats.successes + stats.failures === 0;
     stats.lastResult = result.detail;
     stats.lastProbeAt = this.clock.now();
     if (result.ok) {
       stats.successes++;
       stats.consecutiveFailures = 0;
       stats.consecutiveSuccesses++;
-      if (!target.probeHealthy && stats.consecutiveSuccesses >= this.config.healthyAfter) {
-        const why = `health check passed ${stats.consecutiveSuccesses} times in a row (${result.detail})`;
+      if (!target.probeHealthy && (first || stats.consecutiveSuccesses >= this.config.healthyAfter)) {
+        const why = first ? `first health check passed (${result.detail})` : `health check passed ${stats.consecutiveSuccesses} times in a row (${result.detail})`;
         stats.becameHealthy++;
         pool.setProbeHealth(target, true, why);
         this.logger.info({ colour: target.colour, target: target.url, healthy: true }, `target healthy: ${why}`);
@@ -190,6 +201,9 @@ export class HealthChecker {
       stats.failures++;
       stats.consecutiveSuccesses = 0;
       stats.consecutiveFailures++;
+      if (first && !target.probeHealthy) {
+        this.logger.warn({ colour: target.colour, target: target.url, healthy: false }, `target stays out: first health check failed (${result.detail})`);
+      }
       if (target.probeHealthy && stats.consecutiveFailures >= this.config.unhealthyAfter) {
         const why = `health check failed ${stats.consecutiveFailures} times in a row (${result.detail})`;
         stats.becameUnhealthy++;

@@ -27,13 +27,24 @@ export class ColourPool {
   constructor(
     colour: Colour,
     urls: readonly string[],
-    options: { clock: Clock; outlier: OutlierPolicy; dispatcher: DispatcherOptions; onHealthChange?: HealthChange },
+    options: {
+      clock: Clock;
+      outlier: OutlierPolicy;
+      dispatcher: DispatcherOptions;
+      onHealthChange?: HealthChange;
+      /**
+       * Targets receive no traffic until a health probe passed (Envoy's
+       * ignore_new_hosts_until_first_hc): health is not persisted, so after a restart a target that
+       * is still dead must not be trusted. Only with a health checker running; default false.
+       */
+      awaitFirstProbe?: boolean;
+    },
   ) {
     this.colour = colour;
     this.clock = options.clock;
     this.outlier = options.outlier;
     this.onChange = options.onHealthChange ?? (() => {});
-    this.targets = Object.freeze(urls.map((url, index) => new Target(colour, url, index)));
+    this.targets = Object.freeze(urls.map((url, index) => new Target(colour, url, index, options.awaitFirstProbe ?? false)));
     this.maxEjected = Math.floor((urls.length * (options.outlier.maxEjectionPercent ?? 50)) / 100);
     const d = options.dispatcher;
     this.dispatchers = Object.freeze(

@@ -11,18 +11,23 @@ export class Target {
   /** Position among its colour's targets; stable for the process lifetime. */
   readonly index: number;
 
-  /** Active health: false after `unhealthyAfter` failed probes, true after `healthyAfter` good ones. */
-  probeHealthy = true;
+  /**
+   * Active health: false after `unhealthyAfter` failed probes, true after `healthyAfter` good ones.
+   * Starts false when the pool awaits the first probe (Envoy's ignore_new_hosts_until_first_hc).
+   */
+  probeHealthy: boolean;
   /** Passive health: ejected until this time (ms since epoch) after consecutive failures. */
   ejectedUntil = 0;
   consecutiveFailures = 0;
   /** Derived: probeHealthy and not ejected. The balancer reads only this. */
-  available = true;
+  available: boolean;
 
-  constructor(colour: Colour, url: string, index: number) {
+  constructor(colour: Colour, url: string, index: number, awaitFirstProbe = false) {
     this.colour = colour;
     this.url = url;
     this.index = index;
+    this.probeHealthy = !awaitFirstProbe;
+    this.available = !awaitFirstProbe;
   }
 }
 

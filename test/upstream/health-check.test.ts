@@ -14,7 +14,7 @@ interface LogLine {
 
 const CONFIG = { path: '/healthz', intervalMs: 2000, timeoutMs: 300, unhealthyAfter: 2, healthyAfter: 2 };
 
-async function setup(t: TeardownHost, config = CONFIG) {
+async function setup(t: TeardownHost, config = CONFIG, awaitFirstProbe = false) {
   const a = await startUpstream(t, 'a');
   const b = await startUpstream(t, 'b');
   const g = await startUpstream(t, 'g');
@@ -24,6 +24,7 @@ async function setup(t: TeardownHost, config = CONFIG) {
       clock,
       outlier: { consecutiveFailures: 3, ejectMs: 10_000 },
       dispatcher: { connectMs: 1000, responseMs: 1000, connections: 1 },
+      awaitFirstProbe,
     });
   const pools = { blue: make('blue', [a.url, b.url]), green: make('green', [g.url]) };
   const logs: LogLine[] = [];
@@ -103,6 +104,29 @@ t.test('unhealthy after unhealthyAfter failures, healthy after healthyAfter succ
   );
   t.same(logs[0]!.obj, { colour: 'blue', target: a.url, healthy: false });
   t.equal(checker.statsOf(target(1))!.becameUnhealthy, 0, 'the other target never changed');
+});
+
+t.test('awaiting the first probe: no target until it passes; one pass is enough at start', async (t) => {
+  const { b, pools, checker, logs, target } = await setup(t, CONFIG, true);
+  t.same(pools.blue.targets.map((x) => [x.probeHealthy, x.available]), [[false, false], [false, false]], 'nothing trusted before a probe');
+  t.equal(pools.blue.pick(), undefined);
+  t.equal(pools.blue.hasAvailable(), false);
+  answer(b, 500);
+  let firstRound = false;
+  void checker.firstRound.then(() => (firstRound = true));
+  await checker.probeOnce();
+  await Promise.resolve();
+  t.equal(firstRound, true, 'firstRound settles after the first round');
+  t.equal(target(0).available, true, 'a passing first probe: in at once, although healthyAfter is 2');
+  t.equal(target(1).available, false, 'a failing first probe: out');
+  t.same([pools.blue.pick()?.index, pools.blue.pick()?.index], [0, 0]);
+  t.match(logs.find((l) => l.obj && (l.obj as { target?: string }).target === b.url)?.msg ?? '', /first health check failed \(HTTP 500\)/);
+  answer(b, 200);
+  await checker.probeOnce();
+  t.equal(target(1).available, false, 'after a failed first probe, one pass is not enough');
+  await checker.probeOnce();
+  t.equal(target(1).available, true, 'healthyAfter passes bring it in');
+  t.equal(checker.statsOf(target(0))!.becameHealthy, 1);
 });
 
 t.test('3xx is healthy, 4xx is not', async (t) => {
