@@ -25,6 +25,8 @@ t.test('no traffic and /readyz 503 until the first probe passes; listen() resolv
       admin: { host: '127.0.0.1', port: 0, token: TEST_TOKEN },
       state: { store: 'memory' },
       upstreams: { blue: { targets: [blue.url] }, green: { targets: [blue.url] } },
+      // The held probe must not time out while the test looks (a loaded machine is slow).
+      healthCheck: { intervalMs: 30_000, timeoutMs: 30_000 },
     },
     'test',
   );

@@ -28,7 +28,9 @@ t.test('a target silent mid-body is cut off after responseMs', async (t) => {
 
 t.test('a target silent before its headers gets 504', async (t) => {
   const blue = await startUpstream(t, 'blue');
-  blue.handle(() => {}); // never answers
+  blue.handle((req, res) => {
+    if (req.url === '/healthz') res.end('ok'); // its health check passes, so it gets traffic
+  }); // and never answers anything else
   const app = await startApp(t, { upstreams: { blue: { targets: [blue.url] }, green: { targets: [blue.url] } }, timeouts });
   const res = await request(app.proxy + '/never');
   t.equal(res.statusCode, 504);

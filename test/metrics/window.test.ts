@@ -37,7 +37,20 @@ t.test('an empty window', async (t) => {
     errorsByKind: { status5xx: 0, refused: 0, reset: 0, timeout: 0, no_healthy_target: 0 },
     errorRate: 0,
     latencyMs: { p50: null, p90: null, p99: null },
+    retries: 0,
   });
+});
+
+t.test('retries are counted apart from requests and expire with their second', async (t) => {
+  const clock = manualClock();
+  const w = new SlidingWindow(10, clock);
+  w.record('ok', 5);
+  w.recordRetry();
+  w.recordRetry();
+  t.match(w.summary(), { requests: 1, errors: 0, retries: 2 });
+  clock.advance(10_000);
+  w.recordRetry();
+  t.match(w.summary(), { requests: 0, retries: 1 }, 'the old second left the window');
 });
 
 t.test('rollover and expiry by table', async (t) => {
