@@ -93,14 +93,15 @@ export class Exchange implements Dispatcher.DispatchHandler {
 
   /** Sends to the next available target of the colour; 503 when there is none. */
   start(): void {
-    this.ctx.retryBudgets[this.colour].deposit();
+    const now = performance.now();
+    this.ctx.retryBudgets[this.colour].deposit(now);
     const target = this.pool.pick();
     if (target === undefined) {
       this.ctx.recorder.end(this.colour, null, 503, 0, 'no_healthy_target');
       this.fail(NO_HEALTHY_TARGET);
       return;
     }
-    this.firstStarted = performance.now();
+    this.firstStarted = now;
     this.send(target);
   }
 
@@ -175,9 +176,10 @@ export class Exchange implements Dispatcher.DispatchHandler {
     // Another target of the same colour, for idempotent bodiless requests, within the budget.
     if (!this.retried && isRetryable(failure) && this.options.body === null && IDEMPOTENT.has(this.options.method) && failedTarget !== undefined) {
       const next = this.pool.pick(failedTarget);
-      if (next !== undefined && next !== failedTarget && this.ctx.retryBudgets[this.colour].tryWithdraw()) {
+      const now = performance.now();
+      if (next !== undefined && next !== failedTarget && this.ctx.retryBudgets[this.colour].tryWithdraw(now)) {
         this.retried = true;
-        this.ctx.recorder.retry(failedTarget, performance.now() - this.started, failure.kind);
+        this.ctx.recorder.retry(failedTarget, now - this.started, failure.kind);
         this.pool.reportOutcome(failedTarget, failure.kind);
         this.send(next);
         return;
