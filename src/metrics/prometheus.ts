@@ -81,7 +81,7 @@ export function createMetricsRegistry(options: MetricsRegistryOptions): Registry
   });
 
   /** A counter by colour, target and error kind, read from one of ColourTotals' kind arrays. */
-  const kindCounter = (name: string, help: string, read: (totals: ReturnType<Telemetry['totals']>) => Float64Array) =>
+  const kindCounter = (name: string, help: string, read: (totals: ReturnType<Telemetry['totals']>) => Float64Array, zeroKinds: readonly string[]) =>
     new Counter({
       name,
       help,
@@ -97,7 +97,7 @@ export function createMetricsRegistry(options: MetricsRegistryOptions): Registry
               const value = values[row * ERROR_KINDS.length + k]!;
               const kind = ERROR_KINDS[k]!;
               // Zero series for every real target and kind it can have, so error ratios are never "no data".
-              if (value > 0 || (row < totals.targets && kind !== 'no_healthy_target')) {
+              if (value > 0 || (row < totals.targets && zeroKinds.includes(kind))) {
                 this.inc({ colour, target: targetLabel(colour, row), kind }, value);
               }
             }
@@ -110,12 +110,14 @@ export function createMetricsRegistry(options: MetricsRegistryOptions): Registry
     'turnout_upstream_errors_total',
     'Client responses that were upstream errors (CONTRACT §5), by colour, the target that gave the answer, and kind: status5xx, refused, reset, timeout, no_healthy_target. A failed attempt retried elsewhere is in turnout_upstream_retries_total instead.',
     (totals) => totals.errors,
+    ERROR_KINDS.filter((kind) => kind !== 'no_healthy_target'),
   );
 
   kindCounter(
     'turnout_upstream_retries_total',
     'Failed attempts retried on another target of the colour, by colour, the target that failed, and kind. Attempts of a target = turnout_requests_total + this.',
     (totals) => totals.retries,
+    ['refused', 'reset'], // the kinds the data plane retries (proxy/failure.ts isRetryable)
   );
 
   register.registerMetric(new AggregatedLatencyHistogram(telemetry) as Histogram<string>);
