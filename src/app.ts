@@ -109,6 +109,7 @@ export async function buildApp(config: TurnoutConfig, options: AppOptions = {}):
     routing: config.routing,
     proxy: config.proxy,
     responseMs: config.timeouts.responseMs,
+    connectMs: config.timeouts.connectMs,
     ...(options.random ? { random: options.random } : {}),
   };
   const proxy = createProxyListener(createDataPlane({ ...dataPlaneDeps, role: 'main' }), config.timeouts);

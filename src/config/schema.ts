@@ -70,6 +70,10 @@ const HOSTNAME = /^(?=.{1,253}$)[A-Za-z0-9](?:[A-Za-z0-9-]{0,61}[A-Za-z0-9])?(?:
 
 export const isToken: Rule<string> = (v) => (TOKEN.test(v) ? undefined : 'must be a valid token (letters, digits and !#$%&\'*+.^_`|~-, no spaces)');
 
+// RFC 9110 §7.8: protocol-name ["/" protocol-version], both tokens.
+const upgradeToken: Rule<string> = (v) =>
+  /^[!#$%&'*+.^_`|~0-9A-Za-z-]+(?:\/[!#$%&'*+.^_`|~0-9A-Za-z-]+)?$/.test(v) ? undefined : 'must be an upgrade protocol token (e.g. websocket)';
+
 const host: Rule<string> = (v) =>
   isIP(v) !== 0 || HOSTNAME.test(v) ? undefined : 'must be an IP address or a host name';
 
@@ -189,6 +193,7 @@ export const configSchema: ObjectSpec = obj({
     trustedProxies: { kind: 'array', items: str(undefined, ipAddress, lower), default: [], unique: true },
     maxHeaders: int(100, 10, 10000),
     retryBudget: { kind: 'number', default: 0.2, min: 0, max: 1 },
+    upgradeProtocols: { kind: 'array', items: str(undefined, upgradeToken, lower), default: ['websocket'], unique: true },
   }),
   metrics: obj({ windowSeconds: int(60, 10, 3600) }),
   notify: obj({

@@ -60,6 +60,8 @@ export interface ProxyConfig {
   readonly maxHeaders: number;
   /** Retries of idempotent requests to another target of the same colour, as a fraction of requests. */
   readonly retryBudget: number;
+  /** Upgrade protocols tunnelled (lower-case tokens); any other Upgrade is ignored. */
+  readonly upgradeProtocols: readonly string[];
 }
 
 export interface MetricsConfig {

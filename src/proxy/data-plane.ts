@@ -30,6 +30,8 @@ export interface DataPlaneDeps {
   readonly role: ListenerRole;
   /** timeouts.responseMs: bounds the wait for an upgrade's answer (requests use the pool's). */
   readonly responseMs: number;
+  /** timeouts.connectMs: bounds an upgrade's connect (requests use the pool's). */
+  readonly connectMs: number;
   readonly random?: RandomSource;
   /** Mints sticky ids for clients without the sticky cookie. */
   readonly mintId?: () => string;
@@ -38,7 +40,14 @@ export interface DataPlaneDeps {
 export type RequestHandler = (req: IncomingMessage, res: ServerResponse) => void;
 export type UpgradeHandler = (req: IncomingMessage, socket: Duplex, head: Buffer) => void;
 
-export function createDataPlane(deps: DataPlaneDeps): { handleRequest: RequestHandler; handleUpgrade: UpgradeHandler } {
+export interface DataPlane {
+  readonly handleRequest: RequestHandler;
+  readonly handleUpgrade: UpgradeHandler;
+  /** node:http's shouldUpgradeCallback: which upgrade requests are tunnelled (the rest are plain requests). */
+  readonly shouldUpgrade: (req: IncomingMessage) => boolean;
+}
+
+export function createDataPlane(deps: DataPlaneDeps): DataPlane {
   const { pools, getSnapshot, routing, role } = deps;
   const random = deps.random ?? Math.random;
   const mintId = deps.mintId ?? randomUUID;
@@ -109,15 +118,57 @@ export function createDataPlane(deps: DataPlaneDeps): { handleRequest: RequestHa
     new Exchange(req, res, colour, pools[colour], ctx, forwarded.headers, setCookie).start();
   };
 
+  // Upgrades (issue 12, item 4): only the allowed protocols are tunnelled, only for GET (RFC 6455
+  // §4.1), and never with a body. Any other Upgrade is ignored (RFC 9110 §7.8): the request is
+  // served as plain HTTP/1.1, with Upgrade and what Connection names stripped as hop-by-hop. h2c
+  // in particular must never be tunnelled: its streams would skip the path filter, the header
+  // limit and x-forwarded-for.
+  const upgradeProtocols = new Set(deps.proxy.upgradeProtocols);
+  /** The allowed protocols the request offers, as the Upgrade value to forward; undefined when none. */
+  function offeredProtocols(req: IncomingMessage): string | undefined {
+    const value = req.headers.upgrade;
+    if (value === undefined) return undefined;
+    let offered: string | undefined;
+    for (const token of value.split(',')) {
+      const protocol = token.trim().toLowerCase();
+      if (upgradeProtocols.has(protocol)) offered = offered === undefined ? protocol : `${offered}, ${protocol}`;
+    }
+    return offered;
+  }
+  const shouldUpgrade = (req: IncomingMessage): boolean => req.method === 'GET' && offeredProtocols(req) !== undefined;
+
   const handleUpgrade: UpgradeHandler = (req, socket, head) => {
-    const refused = refusal(req);
+    const refused = refusal(req) ?? upgradeRefusal(req);
     if (refused !== undefined) return answerOnSocket(socket, refused[0], errorBody(...refused));
     const forwarded = forwardRequestHeaders(req.headers, peerAddress(req), forwarding);
     const { colour, setCookie } = route(req, forwarded.clientAddress);
-    proxyUpgrade(req, socket, head, { colour, pool: pools[colour], headers: forwarded.headers, setCookie, recorder: deps.recorder, exposeColour: routing.exposeColourHeader, responseMs: deps.responseMs });
+    proxyUpgrade(req, socket, head, {
+      colour,
+      pool: pools[colour],
+      headers: forwarded.headers,
+      protocols: offeredProtocols(req) ?? 'websocket',
+      setCookie,
+      recorder: deps.recorder,
+      exposeColour: routing.exposeColourHeader,
+      connectMs: deps.connectMs,
+      responseMs: deps.responseMs,
+    });
   };
 
-  return { handleRequest, handleUpgrade };
+  return { handleRequest, handleUpgrade, shouldUpgrade };
+}
+
+/**
+ * An upgrade request with a body is refused: the bytes after its head belong to the new protocol,
+ * so a body cannot be framed, and a Content-Length forwarded without it desyncs the upstream
+ * connection (issue 12, item 4).
+ */
+function upgradeRefusal(req: IncomingMessage): [ErrorCode, string] | undefined {
+  const length = req.headers['content-length'];
+  if ((length !== undefined && Number(length) !== 0) || req.headers['transfer-encoding'] !== undefined) {
+    return ['TURNOUT_ERR_BAD_REQUEST', 'an upgrade request must not carry a body'];
+  }
+  return undefined;
 }
 
 /** The peer's address; an IPv4 client of a dual-stack (`::`) listener as plain IPv4. */

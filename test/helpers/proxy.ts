@@ -19,7 +19,7 @@ export const defaultRouting: RoutingConfig = {
   exposeColourHeader: true,
 };
 
-export const defaultProxy: ProxyConfig = { trustedProxies: [], maxHeaders: 100, retryBudget: 0.2 };
+export const defaultProxy: ProxyConfig = { trustedProxies: [], maxHeaders: 100, retryBudget: 0.2, upgradeProtocols: ['websocket'] };
 export const defaultTimeouts: TimeoutsConfig = { connectMs: 2000, responseMs: 30000, clientIdleMs: 60000 };
 
 export interface Recorded {
@@ -86,6 +86,7 @@ export async function startProxy(t: { teardown(fn: () => unknown): void }, optio
       proxy: { ...defaultProxy, ...options.proxy },
       role: options.role ?? 'main',
       responseMs: timeouts.responseMs,
+      connectMs: timeouts.connectMs,
       ...(options.random ? { random: options.random } : {}),
     }),
     timeouts,
