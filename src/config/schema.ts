@@ -194,6 +194,7 @@ export const configSchema: ObjectSpec = obj({
     maxHeaders: int(100, 10, 10000),
     retryBudget: { kind: 'number', default: 0.2, min: 0, max: 1 },
     upgradeProtocols: { kind: 'array', items: str(undefined, upgradeToken, lower), default: ['websocket'], unique: true },
+    underscoresInHeaders: bool(false),
   }),
   metrics: obj({ windowSeconds: int(60, 10, 3600) }),
   notify: obj({

@@ -62,6 +62,8 @@ export interface ProxyConfig {
   readonly retryBudget: number;
   /** Upgrade protocols tunnelled (lower-case tokens); any other Upgrade is ignored. */
   readonly upgradeProtocols: readonly string[];
+  /** Forward request header names containing `_` (nginx `underscores_in_headers`); default false. */
+  readonly underscoresInHeaders: boolean;
 }
 
 export interface MetricsConfig {

@@ -12,7 +12,7 @@ import { readCookie } from '../routing/cookies.ts';
 import { decide } from '../routing/decide.ts';
 import type { ColourPool } from '../upstream/pool.ts';
 import { Exchange, type ExchangeContext } from './exchange.ts';
-import { forwardRequestHeaders, type ForwardingPolicy } from './headers.ts';
+import { forwardRequestHeaders, isValidHost, type ForwardingPolicy } from './headers.ts';
 import { RetryBudget } from './retry-budget.ts';
 import { hasDotSegment } from './paths.ts';
 import { proxyUpgrade } from './upgrade.ts';
@@ -55,6 +55,7 @@ export function createDataPlane(deps: DataPlaneDeps): DataPlane {
   const forwarding: ForwardingPolicy = {
     trustedProxies: new Set(deps.proxy.trustedProxies),
     proto: 'http',
+    underscoresInHeaders: deps.proxy.underscoresInHeaders,
   };
   const ctx: ExchangeContext = {
     recorder: deps.recorder,
@@ -101,11 +102,31 @@ export function createDataPlane(deps: DataPlaneDeps): DataPlane {
     return { colour: decide({ overrideHeader, overrideCookie, stickyKey }, snapshot, random), setCookie };
   }
 
+  /** The last Host value found valid: most requests repeat it, and then cost one comparison. */
+  let validHost = '';
+
   /** Checks shared by requests and upgrades; a reason to refuse, or undefined. */
   function refusal(req: IncomingMessage): [ErrorCode, string] | undefined {
-    if (req.rawHeaders.length > maxRawHeaders) return ['TURNOUT_ERR_TOO_MANY_HEADERS', `more than ${deps.proxy.maxHeaders} header fields`];
+    const raw = req.rawHeaders;
+    if (raw.length > maxRawHeaders) return ['TURNOUT_ERR_TOO_MANY_HEADERS', `more than ${deps.proxy.maxHeaders} header fields`];
     const url = req.url ?? '';
     if (url.charCodeAt(0) !== 0x2f /* / */ || hasDotSegment(url)) return ['TURNOUT_ERR_BAD_REQUEST', 'invalid request target'];
+    // RFC 9112 §3.2: 400 for a request without Host (Node enforces it for HTTP/1.1 only; an
+    // HTTP/1.0 request without one would be forwarded with the target's address as Host), with
+    // more than one Host line (Node keeps the first and drops the rest), or with an invalid one.
+    const host = req.headers.host;
+    if (host === undefined) return ['TURNOUT_ERR_BAD_REQUEST', 'missing Host header'];
+    if (host !== validHost) {
+      if (!isValidHost(host)) return ['TURNOUT_ERR_BAD_REQUEST', 'invalid Host header'];
+      validHost = host;
+    }
+    let hosts = 0;
+    for (let i = 0; i < raw.length; i += 2) {
+      const name = raw[i]!;
+      if (name.length === 4 && (name === 'Host' || name === 'host' || name.toLowerCase() === 'host') && ++hosts > 1) {
+        return ['TURNOUT_ERR_BAD_REQUEST', 'more than one Host header'];
+      }
+    }
     return undefined;
   }
 

@@ -19,7 +19,7 @@ export const defaultRouting: RoutingConfig = {
   exposeColourHeader: true,
 };
 
-export const defaultProxy: ProxyConfig = { trustedProxies: [], maxHeaders: 100, retryBudget: 0.2, upgradeProtocols: ['websocket'] };
+export const defaultProxy: ProxyConfig = { trustedProxies: [], maxHeaders: 100, retryBudget: 0.2, upgradeProtocols: ['websocket'], underscoresInHeaders: false };
 export const defaultTimeouts: TimeoutsConfig = { connectMs: 2000, responseMs: 30000, clientIdleMs: 60000 };
 
 export interface Recorded {
