@@ -9,6 +9,14 @@ export interface ListenConfig {
 
 export interface AdminConfig extends ListenConfig {
   readonly token: string;
+  /** Host names (or `*.suffix`, or `*`) accepted in Host besides IP literals, localhost and admin.host (DNS rebinding). */
+  readonly allowedHosts: readonly string[];
+}
+
+/** The preview listener: every request goes to the idle colour. */
+export interface PreviewConfig extends ListenConfig {
+  /** Client addresses (CIDR ranges) allowed to use it; others get 403. */
+  readonly allowFrom: readonly string[];
 }
 
 export interface UpstreamConfig {
@@ -21,7 +29,15 @@ export interface RoutingConfig {
   readonly active: Colour;
   readonly canaryWeight: Weight;
   readonly sticky: { readonly by: StickyBy; readonly cookie: string; readonly header: string };
-  readonly override: { readonly enabled: boolean; readonly header: string; readonly cookie: string };
+  readonly override: {
+    readonly enabled: boolean;
+    readonly header: string;
+    readonly cookie: string;
+    /** Client addresses (CIDR ranges) whose plain override values are honoured. */
+    readonly allowFrom: readonly string[];
+    /** HMAC key of signed override values (POST /api/v1/override-links); empty: off. */
+    readonly secret: string;
+  };
   readonly exposeColourHeader: boolean;
 }
 
@@ -79,7 +95,7 @@ export interface NotifyConfig {
 export interface TurnoutConfig {
   readonly listen: ListenConfig;
   readonly admin: AdminConfig;
-  readonly preview: ListenConfig | null;
+  readonly preview: PreviewConfig | null;
   readonly upstreams: { readonly blue: UpstreamConfig; readonly green: UpstreamConfig };
   readonly routing: RoutingConfig;
   readonly timeouts: TimeoutsConfig;

@@ -3,16 +3,19 @@
 // Exchange. Nothing here awaits; nothing here allocates beyond the request's own objects.
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import { randomUUID } from 'node:crypto';
-import type { Colour, RandomSource } from '../domain.ts';
+import { systemClock, type Clock, type Colour, type RandomSource } from '../domain.ts';
 import { ERRORS, errorBody, type ErrorCode } from '../errors.ts';
 import type { ProxyConfig, RoutingConfig } from '../config/types.ts';
 import type { Recorder } from '../metrics/recorder.ts';
 import type { RoutingSnapshot } from '../state/model.ts';
 import { readCookie } from '../routing/cookies.ts';
 import { decide } from '../routing/decide.ts';
+import { addressMatcher } from '../routing/cidr.ts';
+import { isSignedForm, verifyOverride } from '../routing/override-token.ts';
+import { isOverrideLink, overrideLinkHandler } from './override-link.ts';
 import type { ColourPool } from '../upstream/pool.ts';
 import { Exchange, type ExchangeContext } from './exchange.ts';
-import { forwardRequestHeaders, isValidHost, type ForwardingPolicy } from './headers.ts';
+import { clientAddressOf, forwardRequestHeaders, isValidHost, type ForwardingPolicy } from './headers.ts';
 import { RetryBudget } from './retry-budget.ts';
 import { hasDotSegment } from './paths.ts';
 import { proxyUpgrade } from './upgrade.ts';
@@ -35,6 +38,10 @@ export interface DataPlaneDeps {
   readonly random?: RandomSource;
   /** Mints sticky ids for clients without the sticky cookie. */
   readonly mintId?: () => string;
+  /** Client addresses (CIDR ranges) allowed on this listener (preview.allowFrom); absent: everyone. */
+  readonly allowFrom?: readonly string[];
+  /** For the expiry of signed override values (default: the system clock). */
+  readonly clock?: Clock;
 }
 
 export type RequestHandler = (req: IncomingMessage, res: ServerResponse) => void;
@@ -65,6 +72,22 @@ export function createDataPlane(deps: DataPlaneDeps): DataPlane {
   const override = routing.override;
   const sticky = routing.sticky;
   const cookieSuffix = '; Path=/; HttpOnly; SameSite=Lax';
+  const clock = deps.clock ?? systemClock;
+
+  // Who may pick a colour (issue 12, item 7). A plain override value counts only from
+  // routing.override.allowFrom; a signed one (override-token.ts) from anyone while it is valid.
+  const overrideFrom = addressMatcher(override.allowFrom);
+  const secret = override.secret;
+  function overrideValue(value: string | undefined, clientAddress: string): string | undefined {
+    if (value === undefined) return undefined;
+    if (secret.length > 0 && isSignedForm(value)) return verifyOverride(value, secret, clock.now())?.value;
+    return overrideFrom.everyone || overrideFrom.matches(clientAddress) ? value : undefined;
+  }
+  const overrideLink =
+    role === 'main' && override.enabled && secret.length > 0 ? overrideLinkHandler({ cookie: override.cookie, secret, now: () => clock.now() }) : undefined;
+  // preview.allowFrom: who may use this listener at all.
+  const listenerFrom = deps.allowFrom === undefined ? undefined : addressMatcher(deps.allowFrom);
+  const admitAll = listenerFrom === undefined || listenerFrom.everyone;
 
   /** The colour for a request, and a Set-Cookie to send when a sticky id was minted. */
   function route(req: IncomingMessage, clientAddress: string): { colour: Colour; setCookie: string | undefined } {
@@ -96,8 +119,8 @@ export function createDataPlane(deps: DataPlaneDeps): DataPlane {
     let overrideCookie: string | undefined;
     if (override.enabled) {
       const value = req.headers[override.header];
-      overrideHeader = typeof value === 'string' ? value : undefined;
-      overrideCookie = readCookie(cookieHeader, override.cookie);
+      overrideHeader = overrideValue(typeof value === 'string' ? value : undefined, clientAddress);
+      overrideCookie = overrideValue(readCookie(cookieHeader, override.cookie), clientAddress);
     }
     return { colour: decide({ overrideHeader, overrideCookie, stickyKey }, snapshot, random), setCookie };
   }
@@ -127,12 +150,16 @@ export function createDataPlane(deps: DataPlaneDeps): DataPlane {
         return ['TURNOUT_ERR_BAD_REQUEST', 'more than one Host header'];
       }
     }
+    if (!admitAll && !listenerFrom!.matches(clientAddressOf(req.headers, peerAddress(req), forwarding))) {
+      return ['TURNOUT_ERR_FORBIDDEN', `this client may not use the ${role} listener`];
+    }
     return undefined;
   }
 
   const handleRequest: RequestHandler = (req, res) => {
     const refused = refusal(req);
     if (refused !== undefined) return reject(res, ...refused);
+    if (overrideLink !== undefined && isOverrideLink(req.url!)) return overrideLink(req, res);
     const forwarded = forwardRequestHeaders(req.headers, peerAddress(req), forwarding);
     const { colour, setCookie } = route(req, forwarded.clientAddress);
     ctx.retryBudget.deposit();

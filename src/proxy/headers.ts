@@ -126,6 +126,12 @@ export function isValidHost(value: string): boolean {
   return REG_NAME.test(value.slice(0, colon)) && PORT.test(value.slice(colon + 1));
 }
 
+/** The client's address as forwardRequestHeaders computes it, without building the headers. */
+export function clientAddressOf(incoming: IncomingHttpHeaders, peerAddress: string, policy: ForwardingPolicy): string {
+  if (policy.trustedProxies.size === 0 || !policy.trustedProxies.has(peerAddress)) return peerAddress;
+  return nearestUntrusted(first(incoming['x-forwarded-for']), policy.trustedProxies) ?? peerAddress;
+}
+
 function first(value: string | string[] | undefined): string | undefined {
   return Array.isArray(value) ? value[0] : value;
 }

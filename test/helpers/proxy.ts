@@ -15,7 +15,7 @@ export const defaultRouting: RoutingConfig = {
   active: 'blue',
   canaryWeight: 0,
   sticky: { by: 'cookie', cookie: 'turnout_id', header: 'x-user-id' },
-  override: { enabled: true, header: 'x-turnout-colour', cookie: 'turnout_colour' },
+  override: { enabled: true, header: 'x-turnout-colour', cookie: 'turnout_colour', allowFrom: ['0.0.0.0/0', '::/0'], secret: '' },
   exposeColourHeader: true,
 };
 
