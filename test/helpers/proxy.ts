@@ -52,6 +52,10 @@ export interface TestProxyOptions {
   role?: ListenerRole;
   random?: RandomSource;
   outlier?: { consecutiveFailures: number; ejectMs: number };
+  /** Listener allow-list (preview.allowFrom). */
+  allowFrom?: readonly string[];
+  /** For signed override expiry. */
+  clock?: { now(): number };
 }
 
 export async function startProxy(t: { teardown(fn: () => unknown): void }, options: TestProxyOptions): Promise<TestProxy> {
@@ -87,6 +91,8 @@ export async function startProxy(t: { teardown(fn: () => unknown): void }, optio
       role: options.role ?? 'main',
       responseMs: timeouts.responseMs,
       connectMs: timeouts.connectMs,
+      ...(options.allowFrom ? { allowFrom: options.allowFrom } : {}),
+      ...(options.clock ? { clock: options.clock } : {}),
       ...(options.random ? { random: options.random } : {}),
     }),
     timeouts,
