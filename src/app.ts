@@ -19,6 +19,9 @@ import { createDataPlane } from './proxy/data-plane.ts';
 import { createProxyListener } from './proxy/listener.ts';
 import { RolloutController } from './rollout/controller.ts';
 import { buildAdminServer } from './admin/server.ts';
+import type { OverrideLinks } from './admin/routes-override-links.ts';
+import { signOverride } from './routing/override-token.ts';
+import { OVERRIDE_LINK_PATH } from './proxy/override-link.ts';
 
 export interface AppOptions {
   readonly clock?: Clock;
@@ -117,15 +120,33 @@ export async function buildApp(config: TurnoutConfig, options: AppOptions = {}):
     routing: config.routing,
     proxy: config.proxy,
     responseMs: config.timeouts.responseMs,
+    connectMs: config.timeouts.connectMs,
+    clock,
     ...(options.random ? { random: options.random } : {}),
   };
   const proxy = createProxyListener(createDataPlane({ ...dataPlaneDeps, role: 'main' }), config.timeouts);
-  const preview = config.preview ? createProxyListener(createDataPlane({ ...dataPlaneDeps, role: 'preview' }), config.timeouts) : null;
+  const preview = config.preview ? createProxyListener(createDataPlane({ ...dataPlaneDeps, role: 'preview', allowFrom: config.preview.allowFrom }), config.timeouts) : null;
 
   let accepting = true;
   const isReady = () => accepting && pools[state.snapshot.active].hasAvailable();
   const metricsRegistry = createMetricsRegistry({ telemetry, pools, getSnapshot: () => state.snapshot, health, rollouts });
+  const override = config.routing.override;
+  const overrideLinks: OverrideLinks | undefined =
+    override.enabled && override.secret.length > 0
+      ? {
+          cookie: override.cookie,
+          header: override.header,
+          path: OVERRIDE_LINK_PATH,
+          mint(value, ttlSeconds) {
+            const expiresAtSeconds = Math.floor(clock.now() / 1000) + ttlSeconds;
+            return { token: signOverride(value, expiresAtSeconds, override.secret), expiresAtSeconds };
+          },
+        }
+      : undefined;
   const admin = await buildAdminServer({
+    allowedHosts: config.admin.allowedHosts,
+    adminHost: config.admin.host,
+    ...(overrideLinks ? { overrideLinks } : {}),
     token: config.admin.token,
     state,
     isReady,

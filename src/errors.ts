@@ -23,6 +23,7 @@ export const ERRORS = Object.freeze({
   TURNOUT_ERR_TOO_MANY_HEADERS: def('TURNOUT_ERR_TOO_MANY_HEADERS', 431, 'Request Header Fields Too Large', 'request header fields too large'),
   TURNOUT_ERR_REQUEST_TIMEOUT: def('TURNOUT_ERR_REQUEST_TIMEOUT', 408, 'Request Timeout', 'the request did not arrive in time'),
   TURNOUT_ERR_BAD_REQUEST: def('TURNOUT_ERR_BAD_REQUEST', 400, 'Bad Request', 'invalid request'),
+  TURNOUT_ERR_FORBIDDEN: def('TURNOUT_ERR_FORBIDDEN', 403, 'Forbidden', 'not allowed from this client'),
   TURNOUT_ERR_UNAUTHORIZED: def('TURNOUT_ERR_UNAUTHORIZED', 401, 'Unauthorized', 'missing or invalid bearer token'),
   TURNOUT_ERR_NOT_FOUND: def('TURNOUT_ERR_NOT_FOUND', 404, 'Not Found', 'not found'),
   TURNOUT_ERR_CONFLICT: def('TURNOUT_ERR_CONFLICT', 409, 'Conflict', 'the request conflicts with the current state'),

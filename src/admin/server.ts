@@ -15,6 +15,8 @@ import { rolloutRoutes } from './routes-rollouts.ts';
 import { stateRoutes } from './routes-state.ts';
 import { upstreamRoutes, type UpstreamsSource } from './routes-upstreams.ts';
 import { createStrictAjv, formatValidationErrors } from './schemas.ts';
+import { hostAllowList } from './host-allow-list.ts';
+import { overrideLinkRoutes, type OverrideLinks } from './routes-override-links.ts';
 import type { StickyView } from './state-view.ts';
 
 export interface AdminDeps {
@@ -38,6 +40,11 @@ export interface AdminDeps {
   metricsRegistry?: Registry;
   rollouts?: unknown;
   windows?: unknown;
+  /** admin.allowedHosts and admin.host: the Host allow-list against DNS rebinding (host-allow-list.ts). */
+  allowedHosts?: readonly string[];
+  adminHost?: string;
+  /** POST /api/v1/override-links; absent → that route answers 409 (no routing.override.secret). */
+  overrideLinks?: OverrideLinks;
 }
 
 export type AdminRoutePlugin = (app: FastifyInstance, opts: { deps: AdminDeps }) => Promise<void>;
@@ -74,6 +81,13 @@ export async function buildAdminServer(deps: AdminDeps): Promise<FastifyInstance
     }
   });
 
+  // Host first: a DNS-rebinding page must not even learn which routes need a token.
+  const hostAllowed = hostAllowList({ allowed: deps.allowedHosts ?? [], adminHost: deps.adminHost ?? '127.0.0.1' });
+  app.addHook('onRequest', async (request) => {
+    if (!hostAllowed(request.headers.host)) {
+      throw new TurnoutError('TURNOUT_ERR_FORBIDDEN', 'Host not allowed on the admin listener (add it to admin.allowedHosts)');
+    }
+  });
   app.addHook('onRequest', checkBearer);
   app.setErrorHandler(errorHandler);
   app.setNotFoundHandler((request, reply) => {
@@ -84,6 +98,7 @@ export async function buildAdminServer(deps: AdminDeps): Promise<FastifyInstance
   await app.register(rolloutRoutes, { deps });
   await app.register(upstreamRoutes, { deps });
   await app.register(metricsRoutes, { deps });
+  await app.register(overrideLinkRoutes, { deps });
   await app.register(dashboard);
   // Route plugins of other parts register here, one line each, e.g.
   //   await app.register(upstreamRoutes, { deps });

@@ -70,6 +70,29 @@ const HOSTNAME = /^(?=.{1,253}$)[A-Za-z0-9](?:[A-Za-z0-9-]{0,61}[A-Za-z0-9])?(?:
 
 export const isToken: Rule<string> = (v) => (TOKEN.test(v) ? undefined : 'must be a valid token (letters, digits and !#$%&\'*+.^_`|~-, no spaces)');
 
+// RFC 9110 §7.8: protocol-name ["/" protocol-version], both tokens.
+const upgradeToken: Rule<string> = (v) =>
+  /^[!#$%&'*+.^_`|~0-9A-Za-z-]+(?:\/[!#$%&'*+.^_`|~0-9A-Za-z-]+)?$/.test(v) ? undefined : 'must be an upgrade protocol token (e.g. websocket)';
+
+// An IP address or a CIDR range (the data plane matches them with routing/cidr.ts).
+const cidr: Rule<string> = (v) => {
+  const slash = v.indexOf('/');
+  const version = isIP(slash === -1 ? v : v.slice(0, slash));
+  if (version === 0) return 'must be an IP address or a CIDR range (10.0.0.0/8, 2001:db8::/32)';
+  const max = version === 4 ? 32 : 128;
+  return slash === -1 || (/^\d{1,3}$/.test(v.slice(slash + 1)) && Number(v.slice(slash + 1)) <= max) ? undefined : `must have a prefix length 0..${max}`;
+};
+
+export const MIN_OVERRIDE_SECRET_LENGTH = 32;
+const overrideSecret: Rule<string> = (v) =>
+  v.length === 0 || v.length >= MIN_OVERRIDE_SECRET_LENGTH
+    ? undefined
+    : `must be empty (signed override links off) or at least ${MIN_OVERRIDE_SECRET_LENGTH} characters (got ${v.length})`;
+
+// admin.allowedHosts: a host name, `*.suffix` (any name under it), or `*` (no check).
+const allowedHost: Rule<string> = (v) =>
+  v === '*' || HOSTNAME.test(v.startsWith('*.') ? v.slice(2) : v) ? undefined : 'must be a host name, "*.<domain>" or "*"';
+
 const host: Rule<string> = (v) =>
   isIP(v) !== 0 || HOSTNAME.test(v) ? undefined : 'must be an IP address or a host name';
 
@@ -126,6 +149,8 @@ const listener = (hostDefault: string, portDefault: number): Record<string, Spec
   host: str(hostDefault, host),
   port: int(portDefault, 0, 65535),
 });
+const EVERYONE = ['0.0.0.0/0', '::/0'];
+const allowFrom: ArraySpec = { kind: 'array', items: str(undefined, cidr, lower), default: EVERYONE, unique: true };
 const targets: ArraySpec = { kind: 'array', items: str(undefined, targetUrl, (v) => new URL(v).origin), minItems: 1, unique: true };
 
 // --- the schema -----------------------------------------------------------------------------
@@ -139,8 +164,9 @@ export const configSchema: ObjectSpec = obj({
       rule: adminToken,
       requiredHint: `a bearer token of at least ${MIN_TOKEN_LENGTH} characters guards the admin API (e.g. token: "\${TURNOUT_ADMIN_TOKEN}")`,
     },
+    allowedHosts: { kind: 'array', items: str(undefined, allowedHost, lower), default: [], unique: true },
   }),
-  preview: obj(listener('0.0.0.0', 8081), { nullable: true }),
+  preview: obj({ ...listener('0.0.0.0', 8081), allowFrom }, { nullable: true }),
   upstreams: obj(
     {
       blue: obj({ targets }, { requiredHint: 'a mapping with a non-empty "targets" list' }),
@@ -160,6 +186,8 @@ export const configSchema: ObjectSpec = obj({
       enabled: bool(true),
       header: str('x-turnout-colour', isToken, lower),
       cookie: str('turnout_colour', isToken),
+      allowFrom,
+      secret: str('', overrideSecret),
     }),
     exposeColourHeader: bool(true),
   }),
@@ -190,6 +218,8 @@ export const configSchema: ObjectSpec = obj({
     trustedProxies: { kind: 'array', items: str(undefined, ipAddress, lower), default: [], unique: true },
     maxHeaders: int(100, 10, 10000),
     retryBudget: { kind: 'number', default: 0.2, min: 0, max: 1 },
+    upgradeProtocols: { kind: 'array', items: str(undefined, upgradeToken, lower), default: ['websocket'], unique: true },
+    underscoresInHeaders: bool(false),
   }),
   metrics: obj({ windowSeconds: int(60, 10, 3600) }),
   notify: obj({

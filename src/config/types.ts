@@ -9,6 +9,14 @@ export interface ListenConfig {
 
 export interface AdminConfig extends ListenConfig {
   readonly token: string;
+  /** Host names (or `*.suffix`, or `*`) accepted in Host besides IP literals, localhost and admin.host (DNS rebinding). */
+  readonly allowedHosts: readonly string[];
+}
+
+/** The preview listener: every request goes to the idle colour. */
+export interface PreviewConfig extends ListenConfig {
+  /** Client addresses (CIDR ranges) allowed to use it; others get 403. */
+  readonly allowFrom: readonly string[];
 }
 
 export interface UpstreamConfig {
@@ -21,7 +29,15 @@ export interface RoutingConfig {
   readonly active: Colour;
   readonly canaryWeight: Weight;
   readonly sticky: { readonly by: StickyBy; readonly cookie: string; readonly header: string };
-  readonly override: { readonly enabled: boolean; readonly header: string; readonly cookie: string };
+  readonly override: {
+    readonly enabled: boolean;
+    readonly header: string;
+    readonly cookie: string;
+    /** Client addresses (CIDR ranges) whose plain override values are honoured. */
+    readonly allowFrom: readonly string[];
+    /** HMAC key of signed override values (POST /api/v1/override-links); empty: off. */
+    readonly secret: string;
+  };
   readonly exposeColourHeader: boolean;
 }
 
@@ -62,6 +78,10 @@ export interface ProxyConfig {
   readonly maxHeaders: number;
   /** Retries of idempotent requests to another target of the same colour, as a fraction of requests. */
   readonly retryBudget: number;
+  /** Upgrade protocols tunnelled (lower-case tokens); any other Upgrade is ignored. */
+  readonly upgradeProtocols: readonly string[];
+  /** Forward request header names containing `_` (nginx `underscores_in_headers`); default false. */
+  readonly underscoresInHeaders: boolean;
 }
 
 export interface MetricsConfig {
@@ -77,7 +97,7 @@ export interface NotifyConfig {
 export interface TurnoutConfig {
   readonly listen: ListenConfig;
   readonly admin: AdminConfig;
-  readonly preview: ListenConfig | null;
+  readonly preview: PreviewConfig | null;
   readonly upstreams: { readonly blue: UpstreamConfig; readonly green: UpstreamConfig };
   readonly routing: RoutingConfig;
   readonly timeouts: TimeoutsConfig;

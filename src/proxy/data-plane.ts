@@ -3,16 +3,19 @@
 // Exchange. Nothing here awaits; nothing here allocates beyond the request's own objects.
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import { randomUUID } from 'node:crypto';
-import type { Colour, RandomSource } from '../domain.ts';
+import { systemClock, type Clock, type Colour, type RandomSource } from '../domain.ts';
 import { ERRORS, errorBody, type ErrorCode } from '../errors.ts';
 import type { ProxyConfig, RoutingConfig } from '../config/types.ts';
 import type { Recorder } from '../metrics/recorder.ts';
 import type { RoutingSnapshot } from '../state/model.ts';
 import { readCookie } from '../routing/cookies.ts';
 import { decide } from '../routing/decide.ts';
+import { addressMatcher } from '../routing/cidr.ts';
+import { isSignedForm, verifyOverride } from '../routing/override-token.ts';
+import { isOverrideLink, overrideLinkHandler } from './override-link.ts';
 import type { ColourPool } from '../upstream/pool.ts';
 import { Exchange, type ExchangeContext } from './exchange.ts';
-import { forwardRequestHeaders, type ForwardingPolicy } from './headers.ts';
+import { clientAddressOf, forwardRequestHeaders, isValidHost, type ForwardingPolicy } from './headers.ts';
 import { RetryBudget } from './retry-budget.ts';
 import { hasDotSegment } from './paths.ts';
 import { proxyUpgrade } from './upgrade.ts';
@@ -30,15 +33,28 @@ export interface DataPlaneDeps {
   readonly role: ListenerRole;
   /** timeouts.responseMs: bounds the wait for an upgrade's answer (requests use the pool's). */
   readonly responseMs: number;
+  /** timeouts.connectMs: bounds an upgrade's connect (requests use the pool's). */
+  readonly connectMs: number;
   readonly random?: RandomSource;
   /** Mints sticky ids for clients without the sticky cookie. */
   readonly mintId?: () => string;
+  /** Client addresses (CIDR ranges) allowed on this listener (preview.allowFrom); absent: everyone. */
+  readonly allowFrom?: readonly string[];
+  /** For the expiry of signed override values (default: the system clock). */
+  readonly clock?: Clock;
 }
 
 export type RequestHandler = (req: IncomingMessage, res: ServerResponse) => void;
 export type UpgradeHandler = (req: IncomingMessage, socket: Duplex, head: Buffer) => void;
 
-export function createDataPlane(deps: DataPlaneDeps): { handleRequest: RequestHandler; handleUpgrade: UpgradeHandler } {
+export interface DataPlane {
+  readonly handleRequest: RequestHandler;
+  readonly handleUpgrade: UpgradeHandler;
+  /** node:http's shouldUpgradeCallback: which upgrade requests are tunnelled (the rest are plain requests). */
+  readonly shouldUpgrade: (req: IncomingMessage) => boolean;
+}
+
+export function createDataPlane(deps: DataPlaneDeps): DataPlane {
   const { pools, getSnapshot, routing, role } = deps;
   const random = deps.random ?? Math.random;
   const mintId = deps.mintId ?? randomUUID;
@@ -46,6 +62,7 @@ export function createDataPlane(deps: DataPlaneDeps): { handleRequest: RequestHa
   const forwarding: ForwardingPolicy = {
     trustedProxies: new Set(deps.proxy.trustedProxies),
     proto: 'http',
+    underscoresInHeaders: deps.proxy.underscoresInHeaders,
   };
   const ctx: ExchangeContext = {
     recorder: deps.recorder,
@@ -55,6 +72,22 @@ export function createDataPlane(deps: DataPlaneDeps): { handleRequest: RequestHa
   const override = routing.override;
   const sticky = routing.sticky;
   const cookieSuffix = '; Path=/; HttpOnly; SameSite=Lax';
+  const clock = deps.clock ?? systemClock;
+
+  // Who may pick a colour (issue 12, item 7). A plain override value counts only from
+  // routing.override.allowFrom; a signed one (override-token.ts) from anyone while it is valid.
+  const overrideFrom = addressMatcher(override.allowFrom);
+  const secret = override.secret;
+  function overrideValue(value: string | undefined, clientAddress: string): string | undefined {
+    if (value === undefined) return undefined;
+    if (secret.length > 0 && isSignedForm(value)) return verifyOverride(value, secret, clock.now())?.value;
+    return overrideFrom.everyone || overrideFrom.matches(clientAddress) ? value : undefined;
+  }
+  const overrideLink =
+    role === 'main' && override.enabled && secret.length > 0 ? overrideLinkHandler({ cookie: override.cookie, secret, now: () => clock.now() }) : undefined;
+  // preview.allowFrom: who may use this listener at all.
+  const listenerFrom = deps.allowFrom === undefined ? undefined : addressMatcher(deps.allowFrom);
+  const admitAll = listenerFrom === undefined || listenerFrom.everyone;
 
   /** The colour for a request, and a Set-Cookie to send when a sticky id was minted. */
   function route(req: IncomingMessage, clientAddress: string): { colour: Colour; setCookie: string | undefined } {
@@ -86,37 +119,103 @@ export function createDataPlane(deps: DataPlaneDeps): { handleRequest: RequestHa
     let overrideCookie: string | undefined;
     if (override.enabled) {
       const value = req.headers[override.header];
-      overrideHeader = typeof value === 'string' ? value : undefined;
-      overrideCookie = readCookie(cookieHeader, override.cookie);
+      overrideHeader = overrideValue(typeof value === 'string' ? value : undefined, clientAddress);
+      overrideCookie = overrideValue(readCookie(cookieHeader, override.cookie), clientAddress);
     }
     return { colour: decide({ overrideHeader, overrideCookie, stickyKey }, snapshot, random), setCookie };
   }
 
+  /** The last Host value found valid: most requests repeat it, and then cost one comparison. */
+  let validHost = '';
+
   /** Checks shared by requests and upgrades; a reason to refuse, or undefined. */
   function refusal(req: IncomingMessage): [ErrorCode, string] | undefined {
-    if (req.rawHeaders.length > maxRawHeaders) return ['TURNOUT_ERR_TOO_MANY_HEADERS', `more than ${deps.proxy.maxHeaders} header fields`];
+    const raw = req.rawHeaders;
+    if (raw.length > maxRawHeaders) return ['TURNOUT_ERR_TOO_MANY_HEADERS', `more than ${deps.proxy.maxHeaders} header fields`];
     const url = req.url ?? '';
     if (url.charCodeAt(0) !== 0x2f /* / */ || hasDotSegment(url)) return ['TURNOUT_ERR_BAD_REQUEST', 'invalid request target'];
+    // RFC 9112 §3.2: 400 for a request without Host (Node enforces it for HTTP/1.1 only; an
+    // HTTP/1.0 request without one would be forwarded with the target's address as Host), with
+    // more than one Host line (Node keeps the first and drops the rest), or with an invalid one.
+    const host = req.headers.host;
+    if (host === undefined) return ['TURNOUT_ERR_BAD_REQUEST', 'missing Host header'];
+    if (host !== validHost) {
+      if (!isValidHost(host)) return ['TURNOUT_ERR_BAD_REQUEST', 'invalid Host header'];
+      validHost = host;
+    }
+    let hosts = 0;
+    for (let i = 0; i < raw.length; i += 2) {
+      const name = raw[i]!;
+      if (name.length === 4 && (name === 'Host' || name === 'host' || name.toLowerCase() === 'host') && ++hosts > 1) {
+        return ['TURNOUT_ERR_BAD_REQUEST', 'more than one Host header'];
+      }
+    }
+    if (!admitAll && !listenerFrom!.matches(clientAddressOf(req.headers, peerAddress(req), forwarding))) {
+      return ['TURNOUT_ERR_FORBIDDEN', `this client may not use the ${role} listener`];
+    }
     return undefined;
   }
 
   const handleRequest: RequestHandler = (req, res) => {
     const refused = refusal(req);
     if (refused !== undefined) return reject(res, ...refused);
+    if (overrideLink !== undefined && isOverrideLink(req.url!)) return overrideLink(req, res);
     const forwarded = forwardRequestHeaders(req.headers, peerAddress(req), forwarding);
     const { colour, setCookie } = route(req, forwarded.clientAddress);
     new Exchange(req, res, colour, pools[colour], ctx, forwarded.headers, setCookie).start();
   };
 
+  // Upgrades (issue 12, item 4): only the allowed protocols are tunnelled, only for GET (RFC 6455
+  // §4.1), and never with a body. Any other Upgrade is ignored (RFC 9110 §7.8): the request is
+  // served as plain HTTP/1.1, with Upgrade and what Connection names stripped as hop-by-hop. h2c
+  // in particular must never be tunnelled: its streams would skip the path filter, the header
+  // limit and x-forwarded-for.
+  const upgradeProtocols = new Set(deps.proxy.upgradeProtocols);
+  /** The allowed protocols the request offers, as the Upgrade value to forward; undefined when none. */
+  function offeredProtocols(req: IncomingMessage): string | undefined {
+    const value = req.headers.upgrade;
+    if (value === undefined) return undefined;
+    let offered: string | undefined;
+    for (const token of value.split(',')) {
+      const protocol = token.trim().toLowerCase();
+      if (upgradeProtocols.has(protocol)) offered = offered === undefined ? protocol : `${offered}, ${protocol}`;
+    }
+    return offered;
+  }
+  const shouldUpgrade = (req: IncomingMessage): boolean => req.method === 'GET' && offeredProtocols(req) !== undefined;
+
   const handleUpgrade: UpgradeHandler = (req, socket, head) => {
-    const refused = refusal(req);
+    const refused = refusal(req) ?? upgradeRefusal(req);
     if (refused !== undefined) return answerOnSocket(socket, refused[0], errorBody(...refused));
     const forwarded = forwardRequestHeaders(req.headers, peerAddress(req), forwarding);
     const { colour, setCookie } = route(req, forwarded.clientAddress);
-    proxyUpgrade(req, socket, head, { colour, pool: pools[colour], headers: forwarded.headers, setCookie, recorder: deps.recorder, exposeColour: routing.exposeColourHeader, responseMs: deps.responseMs });
+    proxyUpgrade(req, socket, head, {
+      colour,
+      pool: pools[colour],
+      headers: forwarded.headers,
+      protocols: offeredProtocols(req) ?? 'websocket',
+      setCookie,
+      recorder: deps.recorder,
+      exposeColour: routing.exposeColourHeader,
+      connectMs: deps.connectMs,
+      responseMs: deps.responseMs,
+    });
   };
 
-  return { handleRequest, handleUpgrade };
+  return { handleRequest, handleUpgrade, shouldUpgrade };
+}
+
+/**
+ * An upgrade request with a body is refused: the bytes after its head belong to the new protocol,
+ * so a body cannot be framed, and a Content-Length forwarded without it desyncs the upstream
+ * connection (issue 12, item 4).
+ */
+function upgradeRefusal(req: IncomingMessage): [ErrorCode, string] | undefined {
+  const length = req.headers['content-length'];
+  if ((length !== undefined && Number(length) !== 0) || req.headers['transfer-encoding'] !== undefined) {
+    return ['TURNOUT_ERR_BAD_REQUEST', 'an upgrade request must not carry a body'];
+  }
+  return undefined;
 }
 
 /** The peer's address; an IPv4 client of a dual-stack (`::`) listener as plain IPv4. */

@@ -4,6 +4,7 @@
 // Upgrade; plus Trailer (RFC 9110 §6.6.2, framing of this hop) and Expect (RFC 9110 §10.1.1:
 // Node's server already answered `100 Continue` for this hop; undici refuses to send it).
 import type { IncomingHttpHeaders } from 'node:http';
+import { isIP } from 'node:net';
 
 const HOP_BY_HOP = new Set([
   'connection',
@@ -21,6 +22,12 @@ export interface ForwardingPolicy {
   readonly trustedProxies: ReadonlySet<string>;
   /** The scheme of this listener, for x-forwarded-proto. */
   readonly proto: 'http' | 'https';
+  /**
+   * Forward request header names containing `_` (nginx's `underscores_in_headers`). Off by
+   * default: CGI/WSGI/Rack map `X_Forwarded_For` and `X-Forwarded-For` to one variable
+   * (HTTP_X_FORWARDED_FOR), so an underscore twin would pass the spoofing rules below.
+   */
+  readonly underscoresInHeaders?: boolean;
 }
 
 export type OutgoingHeaders = Record<string, string | string[]>;
@@ -60,9 +67,16 @@ export function forwardRequestHeaders(
 ): ForwardedRequestHeaders {
   const trusted = policy.trustedProxies.size > 0 && policy.trustedProxies.has(peerAddress);
   const named = connectionNamed(incoming.connection);
+  const underscores = policy.underscoresInHeaders === true;
   const out: OutgoingHeaders = {};
   for (const name in incoming) {
-    if (HOP_BY_HOP.has(name) || (named !== undefined && named.has(name))) continue;
+    if (HOP_BY_HOP.has(name)) continue;
+    // Connection may name only this hop's headers: never Host, which a proxy generates from the
+    // request target (RFC 9112 §3.2.2: from the received target URI), nor (below) the forwarding
+    // headers Turnout itself sets. `Connection: host` would otherwise make undici send the
+    // target's internal address as Host.
+    if (named !== undefined && named.has(name) && name !== 'host') continue;
+    if (!underscores && name.indexOf('_') !== -1) continue;
     const value = incoming[name];
     if (value === undefined) continue;
     if (name.charCodeAt(0) === 0x78 /* x */ && name.startsWith('x-forwarded-')) continue; // set below
@@ -82,6 +96,40 @@ export function forwardRequestHeaders(
     }
   }
   return { headers: out, clientAddress: trusted ? nearestUntrusted(xff, policy.trustedProxies) ?? peerAddress : peerAddress };
+}
+
+// RFC 9110 §7.2: Host = uri-host [ ":" port ] (RFC 3986 §3.2.2–3.2.3). A reg-name is unreserved,
+// pct-encoded and sub-delims characters; an IP-literal is a bracketed IPv6 address or IPvFuture.
+const REG_NAME = /^(?:[A-Za-z0-9\-._~!$&'()*+,;=]|%[0-9A-Fa-f]{2})+$/;
+const IP_FUTURE = /^v[0-9A-Fa-f]+\.[A-Za-z0-9\-._~!$&'()*+,;=:]+$/;
+const PORT = /^[0-9]*$/;
+
+/**
+ * Whether a Host value is valid per RFC 9110 §7.2 (RFC 9112 §3.2: otherwise 400). An empty
+ * Host is refused too: the grammar allows it for a target URI without authority, which an
+ * origin-form request to an edge never is.
+ */
+export function isValidHost(value: string): boolean {
+  if (value.length === 0 || value.length > 1024) return false;
+  let rest: string;
+  if (value.charCodeAt(0) === 0x5b /* [ */) {
+    const close = value.indexOf(']');
+    if (close === -1) return false;
+    const literal = value.slice(1, close);
+    if (isIP(literal) !== 6 && !IP_FUTURE.test(literal)) return false;
+    rest = value.slice(close + 1);
+    if (rest.length === 0) return true;
+    return rest.charCodeAt(0) === 0x3a /* : */ && PORT.test(rest.slice(1));
+  }
+  const colon = value.indexOf(':');
+  if (colon === -1) return REG_NAME.test(value);
+  return REG_NAME.test(value.slice(0, colon)) && PORT.test(value.slice(colon + 1));
+}
+
+/** The client's address as forwardRequestHeaders computes it, without building the headers. */
+export function clientAddressOf(incoming: IncomingHttpHeaders, peerAddress: string, policy: ForwardingPolicy): string {
+  if (policy.trustedProxies.size === 0 || !policy.trustedProxies.has(peerAddress)) return peerAddress;
+  return nearestUntrusted(first(incoming['x-forwarded-for']), policy.trustedProxies) ?? peerAddress;
 }
 
 function first(value: string | string[] | undefined): string | undefined {

@@ -6,10 +6,10 @@ import type { Socket } from 'node:net';
 import type { TimeoutsConfig } from '../config/types.ts';
 import { errorBody, type ErrorCode } from '../errors.ts';
 import { answerOnSocket } from './failure.ts';
-import type { RequestHandler, UpgradeHandler } from './data-plane.ts';
+import type { DataPlane } from './data-plane.ts';
 
 export function createProxyListener(
-  handlers: { handleRequest: RequestHandler; handleUpgrade: UpgradeHandler },
+  handlers: DataPlane,
   timeouts: TimeoutsConfig,
 ): http.Server {
   const server = http.createServer(
@@ -20,6 +20,8 @@ export function createProxyListener(
       requestTimeout: 300_000,
       keepAliveTimeout: timeouts.clientIdleMs,
       connectionsCheckingInterval: 1_000,
+      // Only allowed upgrades (websocket) reach 'upgrade'; others are plain requests (upgrade.ts).
+      shouldUpgradeCallback: handlers.shouldUpgrade,
     },
     handlers.handleRequest,
   );

@@ -43,14 +43,14 @@ t.test('defaults: the minimal config gets exactly CONTRACT §2', async (t) => {
   const config = parseConfig(minimal(), 'test.yaml', {});
   const expected: TurnoutConfig = {
     listen: { host: '0.0.0.0', port: 8080 },
-    admin: { host: '127.0.0.1', port: 9901, token: TOKEN },
+    admin: { host: '127.0.0.1', port: 9901, token: TOKEN, allowedHosts: [] },
     preview: null,
     upstreams: { blue: { targets: ['http://10.0.0.1:3000'] }, green: { targets: ['http://10.0.1.1:3000'] } },
     routing: {
       active: 'blue',
       canaryWeight: 0,
       sticky: { by: 'cookie', cookie: 'turnout_id', header: 'x-user-id' },
-      override: { enabled: true, header: 'x-turnout-colour', cookie: 'turnout_colour' },
+      override: { enabled: true, header: 'x-turnout-colour', cookie: 'turnout_colour', allowFrom: ['0.0.0.0/0', '::/0'], secret: '' },
       exposeColourHeader: true,
     },
     timeouts: { connectMs: 2000, responseMs: 30000, clientIdleMs: 60000 },
@@ -58,7 +58,7 @@ t.test('defaults: the minimal config gets exactly CONTRACT §2', async (t) => {
     outlier: { consecutiveFailures: 3, ejectMs: 10000, maxEjectionPercent: 50 },
     shutdown: { drainSeconds: 10 },
     state: { store: 'file', path: './data/state.json' },
-    proxy: { trustedProxies: [], maxHeaders: 100, retryBudget: 0.2 },
+    proxy: { trustedProxies: [], maxHeaders: 100, retryBudget: 0.2, upgradeProtocols: ['websocket'], underscoresInHeaders: false },
     metrics: { windowSeconds: 60 },
     notify: { webhooks: [], secret: '' },
   };
@@ -70,7 +70,7 @@ t.test('partial sections keep the defaults of their other fields; null sections 
   const raw = { ...minimal(), listen: { port: 0 }, preview: { port: 9000 }, routing: { sticky: { by: 'ip' } }, notify: null };
   const config = parseConfig(raw, 'test.yaml', {});
   t.strictSame(config.listen, { host: '0.0.0.0', port: 0 });
-  t.strictSame(config.preview, { host: '0.0.0.0', port: 9000 });
+  t.strictSame(config.preview, { host: '0.0.0.0', port: 9000, allowFrom: ['0.0.0.0/0', '::/0'] });
   t.strictSame(config.routing.sticky, { by: 'ip', cookie: 'turnout_id', header: 'x-user-id' });
   t.strictSame(config.notify, { webhooks: [], secret: '' });
   t.equal(parseConfig({ ...minimal(), preview: null }, 'x', {}).preview, null);

@@ -15,11 +15,11 @@ export const defaultRouting: RoutingConfig = {
   active: 'blue',
   canaryWeight: 0,
   sticky: { by: 'cookie', cookie: 'turnout_id', header: 'x-user-id' },
-  override: { enabled: true, header: 'x-turnout-colour', cookie: 'turnout_colour' },
+  override: { enabled: true, header: 'x-turnout-colour', cookie: 'turnout_colour', allowFrom: ['0.0.0.0/0', '::/0'], secret: '' },
   exposeColourHeader: true,
 };
 
-export const defaultProxy: ProxyConfig = { trustedProxies: [], maxHeaders: 100, retryBudget: 0.2 };
+export const defaultProxy: ProxyConfig = { trustedProxies: [], maxHeaders: 100, retryBudget: 0.2, upgradeProtocols: ['websocket'], underscoresInHeaders: false };
 export const defaultTimeouts: TimeoutsConfig = { connectMs: 2000, responseMs: 30000, clientIdleMs: 60000 };
 
 export interface Recorded {
@@ -55,6 +55,10 @@ export interface TestProxyOptions {
   role?: ListenerRole;
   random?: RandomSource;
   outlier?: { consecutiveFailures: number; ejectMs: number };
+  /** Listener allow-list (preview.allowFrom). */
+  allowFrom?: readonly string[];
+  /** For signed override expiry. */
+  clock?: { now(): number };
 }
 
 export async function startProxy(t: { teardown(fn: () => unknown): void }, options: TestProxyOptions): Promise<TestProxy> {
@@ -94,6 +98,9 @@ export async function startProxy(t: { teardown(fn: () => unknown): void }, optio
       proxy: { ...defaultProxy, ...options.proxy },
       role: options.role ?? 'main',
       responseMs: timeouts.responseMs,
+      connectMs: timeouts.connectMs,
+      ...(options.allowFrom ? { allowFrom: options.allowFrom } : {}),
+      ...(options.clock ? { clock: options.clock } : {}),
       ...(options.random ? { random: options.random } : {}),
     }),
     timeouts,

@@ -2,7 +2,7 @@
 import t from 'tap';
 import { request } from 'undici';
 import { startUpstream } from '../helpers/upstream.ts';
-import { startProxy } from '../helpers/proxy.ts';
+import { defaultRouting, startProxy } from '../helpers/proxy.ts';
 import { rawExchange as raw } from '../helpers/raw-http.ts';
 
 t.test('method, path, query and body verbatim; Host preserved; x-forwarded-* set', async (t) => {
@@ -156,7 +156,7 @@ t.test('overrides by header and cookie; exposeColourHeader off', async (t) => {
     const body = (await res.body.json()) as { name: string };
     t.equal(body.name, want, JSON.stringify(headers));
   }
-  const quiet = await startProxy(t, { blue: [blue.url], green: [green.url], routing: { exposeColourHeader: false, override: { enabled: false, header: 'x-turnout-colour', cookie: 'turnout_colour' } } });
+  const quiet = await startProxy(t, { blue: [blue.url], green: [green.url], routing: { exposeColourHeader: false, override: { ...defaultRouting.override, enabled: false } } });
   const res = await request(quiet.url, { headers: { 'x-turnout-colour': 'green' } });
   t.same(await res.body.json(), { name: 'blue', path: '/' }, 'override disabled');
   t.equal(res.headers['x-turnout-colour'], undefined);
