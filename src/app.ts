@@ -18,6 +18,7 @@ import { createMetricsRegistry } from './metrics/prometheus.ts';
 import { createDataPlane } from './proxy/data-plane.ts';
 import { createProxyListener } from './proxy/listener.ts';
 import { RolloutController } from './rollout/controller.ts';
+import { VerificationController } from './rollout/verification.ts';
 import { buildAdminServer } from './admin/server.ts';
 
 export interface AppOptions {
@@ -51,6 +52,8 @@ export interface TurnoutApp {
   readonly telemetry: Telemetry;
   readonly health: HealthChecker;
   readonly rollouts: RolloutController;
+  /** Post-flip verification (CONTRACT §11); started and stopped with the rollout controller. */
+  readonly verification: VerificationController;
   readonly admin: FastifyInstance;
   readonly proxy: http.Server;
   readonly preview: http.Server | null;
@@ -100,7 +103,15 @@ export async function buildApp(config: TurnoutConfig, options: AppOptions = {}):
 
   const telemetry = new Telemetry({ pools, windowSeconds: config.metrics.windowSeconds, clock });
   const health = new HealthChecker({ pools, config: config.healthCheck, clock, logger });
-  const rollouts = new RolloutController({ state, windows: telemetry, clock, logger, notify: config.notify });
+  const verification = new VerificationController({ state, windows: telemetry, clock, logger, defaults: config.routing.verify ?? null });
+  const rollouts = new RolloutController({
+    state,
+    windows: telemetry,
+    clock,
+    logger,
+    notify: config.notify,
+    decoratePromotion: (before, promotion) => verification.decoratePromotion(before, promotion),
+  });
 
   const dataPlaneDeps = {
     pools,
@@ -126,6 +137,7 @@ export async function buildApp(config: TurnoutConfig, options: AppOptions = {}):
     telemetry,
     metricsRegistry,
     rollouts,
+    verification,
     logger,
   });
 
@@ -148,6 +160,7 @@ export async function buildApp(config: TurnoutConfig, options: AppOptions = {}):
     telemetry,
     health,
     rollouts,
+    verification,
     admin,
     proxy,
     preview,
@@ -160,7 +173,9 @@ export async function buildApp(config: TurnoutConfig, options: AppOptions = {}):
       const previewUrl = preview && config.preview ? await listenOn(preview, config.preview.host, config.preview.port) : null;
       if (background) {
         health.start();
+        // The controllers that commit on their own; a fleet gates both on the lease (CONTRACT §6).
         rollouts.start();
+        verification.start();
       }
       return { proxy: proxyUrl, preview: previewUrl, admin: adminUrl };
     },
@@ -173,6 +188,7 @@ export async function buildApp(config: TurnoutConfig, options: AppOptions = {}):
   async function shutdown(): Promise<void> {
     accepting = false;
     rollouts.stop();
+    verification.stop();
     health.stop();
     const servers = [proxy, preview].filter((s): s is http.Server => s !== null && s.listening);
     const drained = Promise.all(servers.map((s) => new Promise<void>((resolve) => s.close(() => resolve()))));

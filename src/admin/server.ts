@@ -12,7 +12,7 @@ import { dashboard } from './dashboard.ts';
 import type { Registry } from 'prom-client';
 import { metricsRoutes } from './routes-metrics.ts';
 import { rolloutRoutes } from './routes-rollouts.ts';
-import { stateRoutes } from './routes-state.ts';
+import { stateRoutes, type VerificationApi } from './routes-state.ts';
 import { upstreamRoutes, type UpstreamsSource } from './routes-upstreams.ts';
 import { createStrictAjv, formatValidationErrors } from './schemas.ts';
 import type { StickyView } from './state-view.ts';
@@ -37,6 +37,8 @@ export interface AdminDeps {
   /** GET /metrics, public (the route exists only when given). */
   metricsRegistry?: Registry;
   rollouts?: unknown;
+  /** Post-flip verification (CONTRACT §11): `verify` on POST /api/v1/flip, the revert lever, the state's `verification`. */
+  verification?: VerificationApi;
   windows?: unknown;
 }
 
