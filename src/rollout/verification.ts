@@ -112,7 +112,7 @@ export class VerificationController {
    * POST /api/v1/flip: a flip, with the period `verify` asks for (validated strictly: 400 naming
    * the field), else the config's default, else none. One commit either way.
    */
-  flip(verify: unknown, meta: VerificationActionMeta): Promise<RoutingState> {
+  async flip(verify: unknown, meta: VerificationActionMeta): Promise<RoutingState> {
     const settings = parseVerify(verify, this.#defaults);
     return this.#host.commit((current) => {
       if (settings === null) return model.flip(current); // what StateManager.flip() commits
