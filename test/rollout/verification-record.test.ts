@@ -6,7 +6,7 @@ import { parseVerify, VERIFY_DEFAULTS } from '../../src/rollout/verification-spe
 import type { VerifySettings } from '../../src/state/model.ts';
 
 const settings: VerifySettings = { ...VERIFY_DEFAULTS, seconds: 30, minRequests: 20, maxErrorRate: 0.02, maxP99Ms: 800, maxP99Ratio: 1.5 };
-const baseline = { requests: 1000, errors: 0, p99Ms: 20, spanSeconds: 60 };
+const baseline: { requests: number; errors: number; p99Ms: number | null; spanSeconds: number } = { requests: 1000, errors: 0, p99Ms: 20, spanSeconds: 60 };
 const r = { colour: 'green' as const, from: 'blue' as const, settings, baseline };
 const NOW = Date.parse('2026-01-01T00:00:10.000Z');
 
