@@ -193,7 +193,7 @@ export class VerificationController {
     }
     if (decision === 'verify') {
       const passed = this.#verdicts.filter((v) => v.result === 'pass').length;
-      const reason = `${passed} of ${this.#verdicts.length} verdicts passed over ${Math.round((now - Date.parse(r.startedAt)) / 1000)}s; last: ${describeSample(r.colour, sample)} (${r.from} before the flip: ${describeSample(r.from, r.baseline)})`;
+      const reason = `${passed} of ${this.#verdicts.length} verdicts passed over ${Math.round((now - Date.parse(r.startedAt)) / 1000)}s; last: ${describeSample(r.colour, sample)} (before the flip: ${describeSample(r.from, r.baseline)})`;
       this.#logger.info(log, `verification of ${r.colour} passed; ${r.from} is free`);
       await this.#commitOwn((cur, at) => records.passVerification(cur, at, reason, this.#verdicts, r.id));
       return;

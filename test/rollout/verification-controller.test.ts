@@ -63,7 +63,7 @@ t.test('a healthy green is verified at the end of the period; the idle colour be
   await h.at(30);
   const s = h.state.state;
   t.match(s, { active: 'green', weight: 0, idle: { since: '2026-01-01T00:00:00.000Z', free: true } });
-  t.match(s.verification, { status: 'verified', endedAt: '2026-01-01T00:00:30.000Z', reason: '3 of 3 verdicts passed over 30s; last: green 100 requests, 0 errors, p99 20ms over 31s (blue before the flip: blue 1000 requests, 0 errors, p99 20ms over 60s)' });
+  t.match(s.verification, { status: 'verified', endedAt: '2026-01-01T00:00:30.000Z', reason: '3 of 3 verdicts passed over 30s; last: green 100 requests, 0 errors, p99 20ms over 31s (before the flip: blue 1000 requests, 0 errors, p99 20ms over 60s)' });
   t.equal(s.verification?.verdicts.length, 3);
   t.match(h.events.at(-1), { action: 'flip.verified', actor: 'verify', reason: /^verification v1: green verified; blue is free/ });
   // Judged since the flip (plus its partial second), never before it.
