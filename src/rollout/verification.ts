@@ -140,7 +140,9 @@ export class VerificationController {
   view(state: RoutingState = this.#host.state): records.VerificationView | null {
     const r = records.verificationOf(state);
     if (r === null) return null;
-    return records.verificationView(r, this.#clock.now(), r.status === 'running' && r.id === this.#trackedId ? this.#verdicts : undefined);
+    // This process's verdicts are the newest (a cancelled period's record holds only those persisted before).
+    const mine = r.id === this.#trackedId && this.#verdicts.length >= r.verdicts.length ? this.#verdicts : undefined;
+    return records.verificationView(r, this.#clock.now(), mine);
   }
 
   #newRecord(from: RoutingState, settings: VerifySettings): VerificationRecord {

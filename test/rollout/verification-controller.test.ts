@@ -100,6 +100,7 @@ t.test('a manual weight change cancels the period in its own commit', async (t) 
   await h.state.setWeight(10, { actor: 'bob' });
   t.match(h.state.state.verification, { status: 'cancelled', endedAt: '2026-01-01T00:00:10.000Z', reason: 'cancelled by a manual weight (version 2, by bob)' });
   t.same(h.events.map((e) => e.action), ['flip', 'weight'], 'the change\'s own event is the record');
+  t.equal(h.verification.view()?.verdicts.length, 1, 'the view keeps the verdicts taken before the cancel');
   h.windows.set('green', { requests: 100, errors: 90 });
   await h.at(20);
   await h.at(30);
