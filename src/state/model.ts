@@ -137,7 +137,10 @@ export function settle(current: RoutingState, next: RoutingState, event: { actio
   let out = next;
   if (next.active !== current.active) out = { ...out, idle: { since: at, free: false } };
   const running = current.verification;
-  if (running && running.status === 'running' && CANCELS_VERIFICATION.has(event.action)) {
+  // A rollout.abort that leaves the routing as it was is the rollout controller ending a rollout
+  // that a human's flip already superseded: that flip decided, and may have started this period.
+  const superseded = event.action === 'rollout.abort' && next.active === current.active && next.weight === current.weight;
+  if (running && running.status === 'running' && CANCELS_VERIFICATION.has(event.action) && !superseded) {
     const carried = next.verification;
     if (carried && carried.id === running.id && carried.status === 'running') {
       out = {

@@ -200,3 +200,15 @@ t.test('a bad verify is a 400 naming the field, and nothing changes', async (t) 
   await t.rejects(h.verification.flip({}, admin), { message: 'body.verify.seconds is required (no routing.verify default in the config)' });
   t.equal(h.state.state.version, 0);
 });
+
+t.test('a flip with verify during a rollout ends the rollout, and the rollout\'s own abort does not cancel the period', async (t) => {
+  const h = await verifier(t);
+  await h.rollouts.create({ steps: [{ weight: 20, holdSeconds: 600 }] }, admin);
+  await h.verification.flip(verify, admin);
+  // The rollout controller ends the superseded rollout in a commit of its own, right after.
+  for (let i = 0; i < 100 && h.events.at(-1)?.action !== 'rollout.abort'; i++) await new Promise((resolve) => setImmediate(resolve));
+  t.same(h.events.map((e) => [e.action, e.actor]), [['rollout.start', 'admin'], ['flip', 'admin'], ['rollout.abort', 'rollout']]);
+  t.match(h.state.state, { active: 'green', weight: 0, verification: { status: 'running', colour: 'green' } });
+  await h.state.setWeight(5, admin);
+  t.equal(h.state.state.verification?.status, 'cancelled', 'a human\'s change still cancels it');
+});

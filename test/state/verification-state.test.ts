@@ -36,6 +36,8 @@ t.test('settle: which changes cancel a running verification', async (t) => {
     if (cancels) t.same(next.verification, { ...running, status: 'cancelled', endedAt: LATER, reason: `cancelled by a manual ${action} (version 7, by bob)` }, action);
     else t.equal(next.verification, running, `${action} does not cancel`);
   }
+  const superseded = settle(before, { ...before }, { action: 'rollout.abort', actor: 'rollout', version: 8 }, LATER);
+  t.equal(superseded.verification, running, 'a rollout.abort that changes no routing (a superseded rollout ended) does not cancel');
   const replaced = { ...running, id: 'v2' };
   t.equal(settle(before, { ...before, verification: replaced }, { action: 'flip', actor: 'a', version: 2 }, LATER).verification, replaced, 'a flip carrying a new period replaces it');
   const ended = { ...running, status: 'verified' as const };
