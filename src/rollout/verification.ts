@@ -154,7 +154,11 @@ export class VerificationController {
     if (r.id === this.#trackedId) return;
     this.#trackedId = r.id;
     this.#verdicts = [...r.verdicts];
-    this.#nextAt = this.#since(r) + r.settings.intervalSeconds * 1000;
+    const since = this.#since(r);
+    const until = Date.parse(r.until);
+    // The first verdict after one interval, or at the end of a period shorter than that.
+    const first = since + r.settings.intervalSeconds * 1000;
+    this.#nextAt = until > since ? Math.min(first, until) : first;
   }
 
   #since(r: VerificationRecord): number {

@@ -78,6 +78,15 @@ t.test('an interval that does not divide the period still judges at its end', as
   t.same(h.state.state.verification?.verdicts.map((v) => v.at.slice(17, 19)), ['10', '20', '25']);
 });
 
+t.test('a period shorter than its interval is judged at its end', async (t) => {
+  const h = await verifier(t);
+  await h.verification.flip({ ...verify, seconds: 5 }, admin);
+  await h.at(4);
+  t.equal(h.verification.view()?.verdicts.length, 0);
+  await h.at(5);
+  t.match(h.state.state.verification, { status: 'verified', verdicts: [{ at: '2026-01-01T00:00:05.000Z' }] });
+});
+
 t.test('too little traffic is inconclusive: it waits past the period until a verdict passes', async (t) => {
   const h = await verifier(t);
   await h.verification.flip(verify, admin);
