@@ -18,6 +18,7 @@ import { createMetricsRegistry } from './metrics/prometheus.ts';
 import { createDataPlane } from './proxy/data-plane.ts';
 import { createProxyListener } from './proxy/listener.ts';
 import { RolloutController } from './rollout/controller.ts';
+import { VerificationController } from './rollout/verification.ts';
 import { buildAdminServer } from './admin/server.ts';
 import type { OverrideLinks } from './admin/routes-override-links.ts';
 import { signOverride } from './routing/override-token.ts';
@@ -54,6 +55,8 @@ export interface TurnoutApp {
   readonly telemetry: Telemetry;
   readonly health: HealthChecker;
   readonly rollouts: RolloutController;
+  /** Post-flip verification (CONTRACT §11); started and stopped with the rollout controller. */
+  readonly verification: VerificationController;
   readonly admin: FastifyInstance;
   readonly proxy: http.Server;
   readonly preview: http.Server | null;
@@ -111,7 +114,15 @@ export async function buildApp(config: TurnoutConfig, options: AppOptions = {}):
 
   const telemetry = new Telemetry({ pools, windowSeconds: config.metrics.windowSeconds, clock });
   const health = new HealthChecker({ pools, config: config.healthCheck, clock, logger });
-  const rollouts = new RolloutController({ state, windows: telemetry, clock, logger, notify: config.notify });
+  const verification = new VerificationController({ state, windows: telemetry, clock, logger, defaults: config.routing.verify ?? null });
+  const rollouts = new RolloutController({
+    state,
+    windows: telemetry,
+    clock,
+    logger,
+    notify: config.notify,
+    decoratePromotion: (before, promotion) => verification.decoratePromotion(before, promotion),
+  });
 
   const dataPlaneDeps = {
     pools,
@@ -155,6 +166,7 @@ export async function buildApp(config: TurnoutConfig, options: AppOptions = {}):
     telemetry,
     metricsRegistry,
     rollouts,
+    verification,
     logger,
   });
 
@@ -177,6 +189,7 @@ export async function buildApp(config: TurnoutConfig, options: AppOptions = {}):
     telemetry,
     health,
     rollouts,
+    verification,
     admin,
     proxy,
     preview,
@@ -190,7 +203,9 @@ export async function buildApp(config: TurnoutConfig, options: AppOptions = {}):
       if (background) {
         health.start();
         await health.firstRound;
+        // The controllers that commit on their own; a fleet gates both on the lease (CONTRACT §6).
         rollouts.start();
+        verification.start();
       }
       return { proxy: proxyUrl, preview: previewUrl, admin: adminUrl };
     },
@@ -203,6 +218,7 @@ export async function buildApp(config: TurnoutConfig, options: AppOptions = {}):
   async function shutdown(): Promise<void> {
     accepting = false;
     rollouts.stop();
+    verification.stop();
     health.stop();
     const servers = [proxy, preview].filter((s): s is http.Server => s !== null && s.listening);
     const drained = Promise.all(servers.map((s) => new Promise<void>((resolve) => s.close(() => resolve()))));

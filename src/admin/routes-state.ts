@@ -8,12 +8,20 @@ import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import { isValidWeight } from '../domain.ts';
 import { TurnoutError } from '../errors.ts';
 import type { RoutingState } from '../state/model.ts';
+import type { VerificationView } from '../rollout/verification-record.ts';
 import type { ChangeMeta } from '../state/manager.ts';
 import type { AdminDeps } from './server.ts';
-import { actionBody, canaryBody, DEFAULT_EVENTS_LIMIT, eventsQuery, MAX_ACTOR, MAX_EVENTS_LIMIT, MAX_REASON } from './schemas.ts';
+import { actionBody, canaryBody, flipBody, DEFAULT_EVENTS_LIMIT, eventsQuery, MAX_ACTOR, MAX_EVENTS_LIMIT, MAX_REASON } from './schemas.ts';
 import { DEFAULT_STICKY, stateView } from './state-view.ts';
 
 const PRINTABLE = /^[\x20-\x7e]*$/;
+
+/** What the routes need of the VerificationController (which satisfies it). */
+export interface VerificationApi {
+  flip(verify: unknown, meta: ChangeMeta): Promise<RoutingState>;
+  revert(meta: ChangeMeta): Promise<RoutingState>;
+  view(state?: RoutingState): VerificationView | null;
+}
 
 function badRequest(message: string): TurnoutError {
   return new TurnoutError('TURNOUT_ERR_BAD_REQUEST', message);
@@ -74,7 +82,7 @@ export async function stateRoutes(app: FastifyInstance, opts: { deps: AdminDeps 
 
   const send = (reply: FastifyReply, state: RoutingState) => {
     reply.header('etag', `"${state.version}"`);
-    return stateView(state, sticky, deps.rolloutSummary?.() ?? null);
+    return stateView(state, sticky, deps.rolloutSummary?.() ?? null, deps.verification?.view(state));
   };
 
   app.get('/api/v1/state', async (_request, reply) => send(reply, deps.state.state));
@@ -90,9 +98,25 @@ export async function stateRoutes(app: FastifyInstance, opts: { deps: AdminDeps 
     },
   );
 
-  app.post<{ Body: { reason?: string } | null }>('/api/v1/flip', { schema: { body: actionBody } }, async (request, reply) => {
+  app.post<{ Body: { reason?: string; verify?: unknown } | null }>('/api/v1/flip', { schema: { body: flipBody } }, async (request, reply) => {
     const meta = changeMeta(request, request.body?.reason);
+    const verify = request.body?.verify;
+    if (deps.verification) return send(reply, await deps.verification.flip(verify, meta));
+    if (verify !== undefined && verify !== false) throw badRequest('body.verify is not available: this server has no verification controller');
     return send(reply, await deps.state.flip(meta));
+  });
+
+  // CONTRACT §11's "revert now" lever: flips back to the old colour at once (`flip.revert`, by the caller).
+  app.post<{ Body: { reason?: string } | null }>('/api/v1/verification/revert', { schema: { body: actionBody } }, async (request, reply) => {
+    if (!deps.verification) throw new TurnoutError('TURNOUT_ERR_NOT_FOUND', 'no verification has run');
+    const meta = changeMeta(request, request.body?.reason);
+    return send(reply, await deps.verification.revert(meta));
+  });
+
+  app.get('/api/v1/verification', async () => {
+    const view = deps.verification ? deps.verification.view() : stateView(deps.state.state, sticky, null).verification;
+    if (view === null) throw new TurnoutError('TURNOUT_ERR_NOT_FOUND', 'no verification has run');
+    return view;
   });
 
   app.post<{ Body: { reason?: string } | null }>('/api/v1/rollback', { schema: { body: actionBody } }, async (request, reply) => {

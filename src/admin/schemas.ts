@@ -40,6 +40,17 @@ export const actionBody = {
   properties: { reason },
 } as const;
 
+/**
+ * POST /api/v1/flip: no body, `{ "reason" }`, and/or `{ "verify": {...} | false }` (CONTRACT §11).
+ * `verify` is checked field by field by rollout/verification-spec.ts, whose messages name the field.
+ */
+export const flipBody = {
+  type: 'object',
+  nullable: true,
+  additionalProperties: false,
+  properties: { reason, verify: {} },
+} as const;
+
 /** GET /api/v1/events: querystrings are strings; the handler parses `limit` strictly. */
 export const eventsQuery = {
   type: 'object',

@@ -12,7 +12,7 @@ import { dashboard } from './dashboard.ts';
 import type { Registry } from 'prom-client';
 import { metricsRoutes } from './routes-metrics.ts';
 import { rolloutRoutes } from './routes-rollouts.ts';
-import { stateRoutes } from './routes-state.ts';
+import { stateRoutes, type VerificationApi } from './routes-state.ts';
 import { upstreamRoutes, type UpstreamsSource } from './routes-upstreams.ts';
 import { createStrictAjv, formatValidationErrors } from './schemas.ts';
 import { hostAllowList } from './host-allow-list.ts';
@@ -39,6 +39,8 @@ export interface AdminDeps {
   /** GET /metrics, public (the route exists only when given). */
   metricsRegistry?: Registry;
   rollouts?: unknown;
+  /** Post-flip verification (CONTRACT §11): `verify` on POST /api/v1/flip, the revert lever, the state's `verification`. */
+  verification?: VerificationApi;
   windows?: unknown;
   /** admin.allowedHosts and admin.host: the Host allow-list against DNS rebinding (host-allow-list.ts). */
   allowedHosts?: readonly string[];

@@ -4,6 +4,7 @@ import type { Colour, Weight } from '../domain.ts';
 import { otherColour, WEIGHT_SCALE } from '../domain.ts';
 import type { StickyBy } from '../config/types.ts';
 import type { RoutingState } from '../state/model.ts';
+import { verificationOf, verificationView, type VerificationView } from '../rollout/verification-record.ts';
 
 export interface StickyView {
   readonly by: StickyBy;
@@ -21,12 +22,29 @@ export interface StateView {
   readonly updatedAt: string;
   /** The current or last rollout's summary (rollout/ provides it); null if none ever ran. */
   readonly rollout: unknown;
+  /** CONTRACT §11: the idle colour, since when, and whether it may be redeployed. */
+  readonly idle: IdleView;
+  /** CONTRACT §11: the current or last post-flip verification; null before any. */
+  readonly verification: VerificationView | null;
+}
+
+export interface IdleView {
+  readonly colour: Colour;
+  /** When it became idle (ISO); null when unknown (state written before this field existed). */
+  readonly since: string | null;
+  /** True once a verification of the active colour passed: a pipeline may redeploy the idle colour. */
+  readonly free: boolean;
+}
+
+export function idleView(state: Pick<RoutingState, 'active' | 'idle'>): IdleView {
+  return { colour: otherColour(state.active), since: state.idle?.since ?? null, free: state.idle?.free ?? false };
 }
 
 /** The config's default sticky section, for an admin server built without one. */
 export const DEFAULT_STICKY: StickyView = Object.freeze({ by: 'cookie', cookie: 'turnout_id', header: 'x-user-id' });
 
-export function stateView(state: RoutingState, sticky: StickyView, rollout: unknown): StateView {
+/** `verification`: the controller's view (with its newest verdicts); absent → from the persisted record. */
+export function stateView(state: RoutingState, sticky: StickyView, rollout: unknown, verification?: VerificationView | null): StateView {
   const canary = otherColour(state.active);
   // Integer arithmetic on the 4-decimal scale, so 100 - 12.3456 is 87.6544, not 87.65440000000001.
   const stable = (100 * WEIGHT_SCALE - Math.round(state.weight * WEIGHT_SCALE)) / WEIGHT_SCALE;
@@ -39,5 +57,12 @@ export function stateView(state: RoutingState, sticky: StickyView, rollout: unkn
     sticky: { by: sticky.by, cookie: sticky.cookie, header: sticky.header },
     updatedAt: state.updatedAt,
     rollout: rollout ?? null,
+    idle: idleView(state),
+    verification: verification !== undefined ? verification : persistedVerification(state),
   };
+}
+
+function persistedVerification(state: RoutingState): VerificationView | null {
+  const r = verificationOf(state);
+  return r === null ? null : verificationView(r, Date.now());
 }

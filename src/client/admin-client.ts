@@ -63,8 +63,20 @@ export class AdminClient {
     return this.request<StateView>('PUT', '/api/v1/canary', { body, ...options });
   }
 
-  flip(options: ChangeOptions = {}): Promise<StateView> {
-    return this.request<StateView>('POST', '/api/v1/flip', { body: reasonBody(options), ...options });
+  /**
+   * `verify`: the flip's verification period (CONTRACT §11): fields as in `routing.verify`, or
+   * false for none even when the config has a default; absent → the config's default.
+   */
+  flip(options: ChangeOptions & { verify?: Record<string, number> | false } = {}): Promise<StateView> {
+    const { verify, ...rest } = options;
+    const body: Record<string, unknown> = { ...reasonBody(rest) };
+    if (verify !== undefined) body.verify = verify;
+    return this.request<StateView>('POST', '/api/v1/flip', { body: Object.keys(body).length > 0 ? body : undefined, ...rest });
+  }
+
+  /** The "revert now" lever of a running verification (CONTRACT §11): back to the old colour. */
+  revertVerification(options: ChangeOptions = {}): Promise<StateView> {
+    return this.request<StateView>('POST', '/api/v1/verification/revert', { body: reasonBody(options), ...options });
   }
 
   rollback(options: ChangeOptions = {}): Promise<StateView> {

@@ -94,6 +94,8 @@ export function formatState(view: StateView): string {
     ['split', `blue ${percent(view.split.blue)} · green ${percent(view.split.green)}`],
     ['sticky', view.sticky.by === 'none' ? 'none' : `by ${view.sticky.by}${stickyKey(view)}`],
     ['rollout', formatRollout(view.rollout)],
+    ['idle', formatIdle(view)],
+    ['verify', formatVerification(view)],
     ['version', `${view.version}`],
     ['updated', view.updatedAt],
   ];
@@ -104,6 +106,22 @@ function stickyKey(view: StateView): string {
   if (view.sticky.by === 'cookie') return ` (${view.sticky.cookie})`;
   if (view.sticky.by === 'header') return ` (${view.sticky.header})`;
   return '';
+}
+
+/** `blue since 2026-…, free` (CONTRACT §11: free once a verification passed). Tolerates an older server. */
+function formatIdle(view: StateView): string {
+  const idle = view.idle as StateView['idle'] | undefined;
+  if (!idle) return view.canary.colour;
+  return `${idle.colour}${idle.since ? ` since ${idle.since}` : ''}, ${idle.free ? 'free (verified: may be redeployed)' : 'not free'}`;
+}
+
+function formatVerification(view: StateView): string {
+  const v = view.verification as StateView['verification'] | undefined;
+  if (!v) return 'none';
+  const last = v.verdicts.at(-1);
+  const verdict = last ? `; last verdict ${last.result}` : '';
+  if (v.status === 'running') return `running: ${v.colour} until ${v.until} (${v.remainingSeconds}s left), ${v.verdicts.length} verdicts${verdict}`;
+  return `${v.status}: ${v.colour} (ended ${v.endedAt ?? '?'})${v.reason ? `: ${v.reason}` : ''}`;
 }
 
 function formatRollout(rollout: unknown): string {
@@ -209,12 +227,34 @@ function changeCommand(
   };
 }
 
-export const flipCommand = changeCommand(
-  'flip [--reason TEXT] [--if-match VERSION] [--admin URL] [--json]',
-  'Make the idle colour active (canary weight back to 0).',
-  (client, options) => client.flip(options),
-  (view) => `flipped: ${view.active} is active, ${view.canary.colour} idle at 0%`,
-);
+export const FLIP_USAGE = 'flip [--verify SECONDS] [--reason TEXT] [--if-match VERSION] [--admin URL] [--json]';
+
+export const flipCommand: CommandSpec = {
+  usage: FLIP_USAGE,
+  summary: 'Make the idle colour active (canary weight back to 0), optionally verified for SECONDS.',
+  async run(args, io) {
+    const cmd = parseCommand(args, io, { ...CHANGE_OPTIONS, verify: { type: 'string' } });
+    if (cmd.help) {
+      return help(io, FLIP_USAGE, flipCommand.summary, `  --verify SECONDS  judge the new active colour for SECONDS (0: no period, even with routing.verify);
+                    a failing verdict flips straight back; other thresholds come from routing.verify
+${CHANGE_HELP}`);
+    }
+    const options: ChangeOptions & { verify?: { seconds: number } | false } = changeOptions(cmd.values);
+    const raw = cmd.values.verify;
+    if (typeof raw === 'string') {
+      if (!/^\d{1,7}$/.test(raw)) throw new UsageError(`--verify must be a whole number of seconds, got ${raw}`);
+      options.verify = Number(raw) === 0 ? false : { seconds: Number(raw) };
+    }
+    const view = await cmd.client.flip(options);
+    if (cmd.json) printJson(io, view);
+    else {
+      const v = view.verification as StateView['verification'] | undefined;
+      const verifying = v && v.status === 'running' && v.colour === view.active ? `; verifying until ${v.until} (${v.remainingSeconds}s)` : '';
+      io.stdout(`flipped: ${view.active} is active, ${view.canary.colour} idle at 0%${verifying} (version ${view.version})\n`);
+    }
+    return 0;
+  },
+};
 
 export const rollbackCommand = changeCommand(
   'rollback [--reason TEXT] [--if-match VERSION] [--admin URL] [--json]',

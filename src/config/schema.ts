@@ -190,6 +190,19 @@ export const configSchema: ObjectSpec = obj({
       secret: str('', overrideSecret),
     }),
     exposeColourHeader: bool(true),
+    // CONTRACT §11: the verification period of every flip (and rollout promotion); null: none.
+    // Bounds as in rollout/verification-spec.ts (the admin API's `verify`).
+    verify: obj(
+      {
+        seconds: int(300, 1, 7 * 24 * 3600),
+        intervalSeconds: { kind: 'number', default: 10, min: 0.1, max: 3600 },
+        minRequests: int(50, 0, 1_000_000_000),
+        maxErrorRate: { kind: 'number', default: 0.02, min: 0, max: 1 },
+        maxP99Ms: { kind: 'number', default: 800, min: 1, max: 3_600_000 },
+        maxP99Ratio: { kind: 'number', default: 1.5, min: 1, max: 1_000_000 },
+      },
+      { nullable: true },
+    ),
   }),
   timeouts: obj({
     connectMs: ms(2000, 10),

@@ -39,6 +39,17 @@ export interface RoutingConfig {
     readonly secret: string;
   };
   readonly exposeColourHeader: boolean;
+  /** CONTRACT §11: the default verification period of every flip; null (or absent) for none. */
+  readonly verify?: VerifyConfig | null;
+}
+
+export interface VerifyConfig {
+  readonly seconds: number;
+  readonly intervalSeconds: number;
+  readonly minRequests: number;
+  readonly maxErrorRate: number;
+  readonly maxP99Ms: number;
+  readonly maxP99Ratio: number;
 }
 
 export interface TimeoutsConfig {

@@ -12,7 +12,7 @@
 // so analysis does not bump the state version every interval. After a restart, a running
 // rollout resumes from its persisted absolute times but needs a fresh analysis before advancing.
 import { randomUUID } from 'node:crypto';
-import { systemClock, type Clock } from '../domain.ts';
+import { otherColour, systemClock, type Clock } from '../domain.ts';
 import { TurnoutError } from '../errors.ts';
 import type { AuditEvent, RoutingState, Transition } from '../state/model.ts';
 import { analyse } from './analysis.ts';
@@ -20,6 +20,7 @@ import * as records from './record.ts';
 import { parseRolloutSpec } from './spec.ts';
 import type { RecordedVerdict, RolloutLogger, RolloutRecord, RolloutView, WindowSample, WindowSource } from './types.ts';
 import { isActive } from './types.ts';
+import { verificationOf, verificationView } from './verification-record.ts';
 import { WebhookNotifier, type WebhookStats } from './webhooks.ts';
 
 /** What the controller needs of StateManager (which satisfies it). */
@@ -50,6 +51,8 @@ export interface RolloutControllerOptions {
   /** Longest analysis span (default: the window source's windowSeconds, else 60 s). */
   readonly maxSpanSeconds?: number;
   readonly newId?: () => string;
+  /** Lets a promotion (a flip) carry the config's verification period (VerificationController.decoratePromotion). */
+  readonly decoratePromotion?: (before: RoutingState, promotion: Transition) => Transition;
 }
 
 /** The actor of the controller's own transitions. */
@@ -76,6 +79,7 @@ export class RolloutController {
   readonly #maxSpanSeconds: number;
   readonly #newId: () => string;
   readonly #unsubscribe: () => void;
+  readonly #decoratePromotion: (before: RoutingState, promotion: Transition) => Transition;
   #timer: NodeJS.Timeout | undefined;
   #ticking: Promise<void> | null = null;
   /** Analyses before this instant do not count (process start: windows restart empty). */
@@ -98,6 +102,7 @@ export class RolloutController {
     const fromSource = (options.windows as { windowSeconds?: unknown }).windowSeconds;
     this.#maxSpanSeconds = options.maxSpanSeconds ?? (typeof fromSource === 'number' && fromSource > 0 ? fromSource : 60);
     this.#newId = options.newId ?? (() => randomUUID().slice(0, 8));
+    this.#decoratePromotion = options.decoratePromotion ?? ((_before, promotion) => promotion);
     this.#startedAt = this.#clock.now();
     this.#unsubscribe = this.#host.onChange((state, event) => this.#onChange(state, event));
   }
@@ -178,7 +183,7 @@ export class RolloutController {
 
   /** Skips the remaining steps: the canary becomes active. */
   promote(meta: RolloutActionMeta): Promise<RolloutView> {
-    return this.#act((cur, now) => records.promoteRollout(cur, now, meta.reason || `promoted by ${meta.actor}`, this.#history), meta);
+    return this.#act((cur, now) => this.#decoratePromotion(cur, records.promoteRollout(cur, now, meta.reason || `promoted by ${meta.actor}`, this.#history)), meta);
   }
 
   abort(meta: RolloutActionMeta): Promise<RolloutView> {
@@ -254,7 +259,7 @@ export class RolloutController {
     if (until === null || now < until || !counted || last.result !== 'pass') return;
     const passed = `hold of ${r.steps[r.step]?.holdSeconds}s passed, analysis passed`;
     if (r.step + 1 >= r.steps.length) {
-      await this.#commitOwn(r, (cur, at) => records.promoteRollout(cur, at, `all ${r.steps.length} steps passed`, this.#history));
+      await this.#commitOwn(r, (cur, at) => this.#decoratePromotion(cur, records.promoteRollout(cur, at, `all ${r.steps.length} steps passed`, this.#history)));
     } else {
       await this.#commitOwn(r, (cur, at) => records.advanceRollout(cur, at, passed, this.#history));
     }
@@ -299,7 +304,13 @@ export class RolloutController {
 
   #onChange(state: RoutingState, event: AuditEvent): void {
     const r = records.recordOf(state);
-    this.#notifier.send(event.action, { event, rollout: r === null ? null : records.rolloutSummary(state) });
+    const v = verificationOf(state);
+    this.#notifier.send(event.action, {
+      event,
+      rollout: r === null ? null : records.rolloutSummary(state),
+      // CONTRACT §11: flip.revert and flip.verified receivers (a pipeline) get the period and the idle colour.
+      ...(v === null ? {} : { verification: verificationView(v, this.#clock.now()), idle: { colour: otherColour(state.active), since: state.idle?.since ?? null, free: state.idle?.free ?? false } }),
+    });
     // A human flip or rollback takes the decision out of the rollout's hands: end it, so the
     // controller does not push the canary's weight back up a moment later.
     if (r !== null && isActive(r.status) && (event.action === 'flip' || event.action === 'rollback')) {

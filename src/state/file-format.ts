@@ -1,7 +1,8 @@
 // The on-disk shape of the state file, and a strict reader: a file that parses but does not have
 // this shape is as unreadable as one that does not parse (serve refuses to start, naming the file).
 import { isColour, isValidWeight } from '../domain.ts';
-import type { Action, AuditEvent, ColourWeight, RoutingState } from './model.ts';
+import type { Action, AuditEvent, ColourWeight, IdleState, RoutingState, VerificationRecord, VerificationSample } from './model.ts';
+import { VERIFICATION_STATUSES } from './model.ts';
 import type { StoredState } from './store.ts';
 
 export const FILE_FORMAT = 'turnout-state/1';
@@ -15,6 +16,7 @@ export interface StateFile {
 
 const ACTIONS: ReadonlySet<string> = new Set<Action>([
   'weight', 'flip', 'rollback', 'rollout.start', 'rollout.step', 'rollout.pause', 'rollout.resume', 'rollout.promote', 'rollout.abort',
+  'flip.verified', 'flip.revert',
 ]);
 
 class ShapeError extends Error {}
@@ -54,13 +56,83 @@ export function checkState(value: unknown, path = 'state'): RoutingState {
     return { version: int(fo.version, `${path}.flips[${i}].version`), from: colourWeight(fo.from, `${path}.flips[${i}].from`) };
   });
   if (!('rollout' in o)) fail(`${path}.rollout`, 'is missing');
-  return {
+  const state: RoutingState = {
     version: int(o.version, `${path}.version`),
     active,
     weight,
     updatedAt: str(o.updatedAt, `${path}.updatedAt`),
     flips,
     rollout: o.rollout ?? null,
+  };
+  // CONTRACT §11 fields: absent in files written before them (still loadable), checked when present.
+  const extra: { idle?: IdleState; verification?: VerificationRecord | null } = {};
+  if (o.idle !== undefined) extra.idle = checkIdle(o.idle, `${path}.idle`);
+  if (o.verification !== undefined) extra.verification = o.verification === null ? null : checkVerification(o.verification, `${path}.verification`);
+  return { ...state, ...extra };
+}
+
+function num(value: unknown, path: string): number {
+  if (typeof value !== 'number' || !Number.isFinite(value)) fail(path, 'must be a number');
+  return value;
+}
+
+function checkIdle(value: unknown, path: string): IdleState {
+  const o = obj(value, path);
+  if (o.since !== null) str(o.since, `${path}.since`);
+  if (typeof o.free !== 'boolean') fail(`${path}.free`, 'must be true or false');
+  return { since: o.since as string | null, free: o.free };
+}
+
+function checkSample(value: unknown, path: string): VerificationSample {
+  const o = obj(value, path);
+  if (o.p99Ms !== null) num(o.p99Ms, `${path}.p99Ms`);
+  return {
+    requests: int(o.requests, `${path}.requests`),
+    errors: int(o.errors, `${path}.errors`),
+    p99Ms: o.p99Ms as number | null,
+    spanSeconds: num(o.spanSeconds, `${path}.spanSeconds`),
+  };
+}
+
+const SETTINGS = ['seconds', 'intervalSeconds', 'minRequests', 'maxErrorRate', 'maxP99Ms', 'maxP99Ratio', 'alpha', 'minErrorRateDelta', 'p99ToleranceMs'] as const;
+
+/** The verification record's shape (its meaning is rollout/verification-record.ts'). */
+export function checkVerification(value: unknown, path: string): VerificationRecord {
+  const o = obj(value, path);
+  if (o.kind !== 'turnout-verification/1') fail(`${path}.kind`, 'must be "turnout-verification/1"');
+  if (!VERIFICATION_STATUSES.includes(o.status as never)) fail(`${path}.status`, `must be one of ${VERIFICATION_STATUSES.join(', ')}`);
+  if (!isColour(o.colour)) fail(`${path}.colour`, 'must be blue or green');
+  if (!isColour(o.from)) fail(`${path}.from`, 'must be blue or green');
+  if (o.endedAt !== null) str(o.endedAt, `${path}.endedAt`);
+  const so = obj(o.settings, `${path}.settings`);
+  const settings = Object.fromEntries(SETTINGS.map((k) => [k, num(so[k], `${path}.settings.${k}`)])) as unknown as VerificationRecord['settings'];
+  if (!Array.isArray(o.verdicts)) fail(`${path}.verdicts`, 'must be an array');
+  const verdicts = o.verdicts.map((v, i) => {
+    const p = `${path}.verdicts[${i}]`;
+    const vo = obj(v, p);
+    if (vo.result !== 'pass' && vo.result !== 'fail' && vo.result !== 'inconclusive') fail(`${p}.result`, 'must be pass, fail or inconclusive');
+    if (!Array.isArray(vo.reasons)) fail(`${p}.reasons`, 'must be an array');
+    return {
+      at: str(vo.at, `${p}.at`),
+      result: vo.result as 'pass' | 'fail' | 'inconclusive',
+      reasons: vo.reasons.map((r, j) => str(r, `${p}.reasons[${j}]`)),
+      sample: checkSample(vo.sample, `${p}.sample`),
+    };
+  });
+  return {
+    kind: 'turnout-verification/1',
+    id: str(o.id, `${path}.id`),
+    status: o.status as VerificationRecord['status'],
+    colour: o.colour,
+    from: o.from,
+    flipVersion: int(o.flipVersion, `${path}.flipVersion`),
+    startedAt: str(o.startedAt, `${path}.startedAt`),
+    until: str(o.until, `${path}.until`),
+    endedAt: o.endedAt as string | null,
+    reason: str(o.reason, `${path}.reason`),
+    settings,
+    baseline: checkSample(o.baseline, `${path}.baseline`),
+    verdicts,
   };
 }
 

@@ -132,14 +132,16 @@ export class StateManager {
     const result = transition(current);
     const at = new Date(this.#clock.now()).toISOString();
     const version = current.version + 1;
-    const next = model.freezeState({ ...result.state, version, updatedAt: at });
+    const actor = result.event.actor ?? meta.actor;
+    // settle(): the idle colour's clock and the cancelling of a running verification (CONTRACT §11).
+    const next = model.freezeState(model.settle(current, { ...result.state, version, updatedAt: at }, { action: result.event.action, actor, version }, at));
     const event: AuditEvent = model.deepFreeze({
       at,
       version,
       action: result.event.action,
       from: { active: current.active, weight: current.weight },
       to: { active: next.active, weight: next.weight },
-      actor: result.event.actor ?? meta.actor,
+      actor,
       reason: result.event.reason ?? meta.reason ?? '',
     });
     await this.#store.save(next, [event]);

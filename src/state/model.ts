@@ -18,7 +18,9 @@ export type Action =
   | 'rollout.pause'
   | 'rollout.resume'
   | 'rollout.promote'
-  | 'rollout.abort';
+  | 'rollout.abort'
+  | 'flip.verified'
+  | 'flip.revert';
 
 export interface AuditEvent {
   readonly at: string;
@@ -39,6 +41,120 @@ export interface RoutingState {
   /** Flips not yet undone, oldest first (bounded); rollback pops the last. */
   readonly flips: readonly { readonly version: number; readonly from: ColourWeight }[];
   readonly rollout: unknown | null;
+  /**
+   * The idle colour's lifecycle (CONTRACT §11). Optional so that state written before §11 (and any
+   * store that round-trips only the older fields) still loads: absent reads as `since: null, free: false`.
+   */
+  readonly idle?: IdleState;
+  /** The current or last post-flip verification (CONTRACT §11); absent or null before any. */
+  readonly verification?: VerificationRecord | null;
+}
+
+/** When the idle colour became idle (ISO time, null if unknown) and whether it may be redeployed. */
+export interface IdleState {
+  readonly since: string | null;
+  /** True once a verification of the active colour passed; false again at the next change of active colour. */
+  readonly free: boolean;
+}
+
+export type VerificationStatus = 'running' | 'verified' | 'reverted' | 'cancelled';
+export const VERIFICATION_STATUSES: readonly VerificationStatus[] = Object.freeze(['running', 'verified', 'reverted', 'cancelled'] as const);
+
+/**
+ * How a flip is verified: the period and the analysis thresholds (the rollout analysis'
+ * AnalysisSettings plus `seconds`). Plain numbers, so the record stays JSON.
+ */
+export interface VerifySettings {
+  /** Length of the period in seconds, from the flip. */
+  readonly seconds: number;
+  readonly intervalSeconds: number;
+  readonly minRequests: number;
+  readonly maxErrorRate: number;
+  readonly maxP99Ms: number;
+  readonly maxP99Ratio: number;
+  readonly alpha: number;
+  readonly minErrorRateDelta: number;
+  readonly p99ToleranceMs: number;
+}
+
+/** One colour's counts over a span: what a verdict judges. */
+export interface VerificationSample {
+  readonly requests: number;
+  readonly errors: number;
+  readonly p99Ms: number | null;
+  readonly spanSeconds: number;
+}
+
+/** One judgement of the new active colour during the period (newest last in `verdicts`). */
+export interface VerificationVerdict {
+  readonly at: string;
+  readonly result: 'pass' | 'fail' | 'inconclusive';
+  /** The deciding checks, one line each, naming the metric and both values. */
+  readonly reasons: readonly string[];
+  readonly sample: VerificationSample;
+}
+
+/**
+ * The persisted verification (RoutingState.verification): plain JSON, times absolute ISO strings
+ * so the period survives a restart. rollout/verification-record.ts owns its transitions; the one
+ * rule kept here is that a manual change cancels a running period in the same commit (settle()).
+ */
+export interface VerificationRecord {
+  readonly kind: 'turnout-verification/1';
+  readonly id: string;
+  readonly status: VerificationStatus;
+  /** The colour being verified: the new active colour. */
+  readonly colour: Colour;
+  /** The colour it replaced: where a failing verdict flips back to. */
+  readonly from: Colour;
+  /** The version of the flip that began the period (its entry in `flips`). */
+  readonly flipVersion: number;
+  readonly startedAt: string;
+  /** The earliest end of the period; it ends at the first passing verdict from then on. */
+  readonly until: string;
+  readonly endedAt: string | null;
+  /** Why it ended (empty while running). */
+  readonly reason: string;
+  readonly settings: VerifySettings;
+  /** The old colour's figures over the window before the flip: the comparison baseline. */
+  readonly baseline: VerificationSample;
+  /** The latest verdicts (bounded) as of the last transition; the controller holds newer ones in memory. */
+  readonly verdicts: readonly VerificationVerdict[];
+}
+
+/** Actions that count as a manual change of the routing and so cancel a running verification. */
+const CANCELS_VERIFICATION: ReadonlySet<string> = new Set([
+  'weight', 'flip', 'rollback', 'rollout.start', 'rollout.step', 'rollout.pause', 'rollout.resume', 'rollout.promote', 'rollout.abort',
+]);
+
+/**
+ * Rules every commit obeys whatever transition made it (StateManager calls this with the commit's
+ * time): a change of active colour restarts the idle colour's clock (`free: false`); a routing
+ * change that does not itself carry the running verification cancels it, so the change's own
+ * event is the record and no second commit is needed (CONTRACT §11).
+ */
+export function settle(current: RoutingState, next: RoutingState, event: { action: string; actor: string; version: number }, at: string): RoutingState {
+  let out = next;
+  if (next.active !== current.active) out = { ...out, idle: { since: at, free: false } };
+  const running = current.verification;
+  // A rollout.abort that leaves the routing as it was is the rollout controller ending a rollout
+  // that a human's flip already superseded: that flip decided, and may have started this period.
+  const superseded = event.action === 'rollout.abort' && next.active === current.active && next.weight === current.weight;
+  if (running && running.status === 'running' && CANCELS_VERIFICATION.has(event.action) && !superseded) {
+    const carried = next.verification;
+    if (carried && carried.id === running.id && carried.status === 'running') {
+      out = {
+        ...out,
+        verification: {
+          ...carried,
+          status: 'cancelled',
+          endedAt: at,
+          reason: `cancelled by a manual ${event.action} (version ${event.version}, by ${event.actor})`,
+        },
+      };
+    }
+  }
+  return out;
 }
 
 /** What the data plane reads per request: frozen, swapped whole on every committed change. */

@@ -24,6 +24,8 @@ t.test('GET /api/v1/state: the contract shape with an ETag', async (t) => {
     sticky: { by: 'header', cookie: 'turnout_id', header: 'x-user' },
     updatedAt: '2026-01-01T00:00:00.000Z',
     rollout: null,
+    idle: { colour: 'blue', since: null, free: false },
+    verification: null,
   });
   summary = { status: 'running', step: 1, steps: 3 };
   t.same((await admin.call('GET', '/api/v1/state')).json.rollout, summary, 'the rollout summary comes from deps');
@@ -46,7 +48,7 @@ t.test('weight, flip, rollback: 200 with the new state, versions +1, one event e
     t.equal(res.status, 200, `${method} ${route}`);
     t.match(res.json, expected, `${method} ${route} → ${JSON.stringify(expected)}`);
     t.equal(res.headers.get('etag'), `"${res.json.version}"`);
-    t.same(Object.keys(res.json).sort(), ['active', 'canary', 'rollout', 'split', 'sticky', 'updatedAt', 'version']);
+    t.same(Object.keys(res.json).sort(), ['active', 'canary', 'idle', 'rollout', 'split', 'sticky', 'updatedAt', 'verification', 'version']);
   }
   const nothing = await admin.call('POST', '/api/v1/rollback');
   t.equal(nothing.status, 409, 'nothing left to undo');

@@ -52,6 +52,7 @@ t.test('defaults: the minimal config gets exactly CONTRACT §2', async (t) => {
       sticky: { by: 'cookie', cookie: 'turnout_id', header: 'x-user-id' },
       override: { enabled: true, header: 'x-turnout-colour', cookie: 'turnout_colour', allowFrom: ['0.0.0.0/0', '::/0'], secret: '' },
       exposeColourHeader: true,
+      verify: null,
     },
     timeouts: { connectMs: 2000, responseMs: 30000, clientIdleMs: 60000 },
     healthCheck: { path: '/healthz', intervalMs: 2000, timeoutMs: 1000, unhealthyAfter: 2, healthyAfter: 2 },

@@ -190,6 +190,50 @@ async function run(): Promise<void> {
     t.same(problems, [], 'no console errors or CSP violations');
   });
 
+  t.test('a flip verified from the page: countdown, verdicts, the revert lever, the idle colour freed', async (t) => {
+    const context = await browser.newContext({ viewport: { width: 1280, height: 800 } });
+    t.teardown(() => context.close());
+    const page = await context.newPage();
+    const problems = watchProblems(page);
+    await page.goto(base + '/');
+    await page.evaluate((token) => sessionStorage.setItem('turnout.adminToken', token), TOKEN);
+    await page.reload();
+    await expectText(page, '#state-version', String(state.state.version));
+    const from = state.state.active;
+    const to = from === 'blue' ? 'green' : 'blue';
+
+    // A flip with a period typed on the page, then the lever.
+    await page.fill('#flip-verify', '600');
+    await page.click('#flip');
+    t.match(await page.textContent('#confirm-text'), /Verified for 600 s/);
+    await page.click('#confirm-ok');
+    await expectText(page, '#verify-status', 'running');
+    t.match(state.state.verification, { status: 'running', colour: to, settings: { seconds: 600 } }, 'the server got verify.seconds');
+    await page.waitForFunction(() => /^\d+ s$/.test(document.getElementById('verify-countdown')?.textContent ?? ''));
+    await expectText(page, '#idle-free', 'not free');
+    await page.click('#verify-revert');
+    await page.click('#confirm-ok');
+    await expectText(page, '#verify-status', 'reverted');
+    await expectText(page, '#active-colour', from);
+    const [revert] = await state.events(1);
+    t.match(revert, { action: 'flip.revert', actor: 'dashboard' });
+    t.ok(await page.locator('#verify-revert').isDisabled(), 'no lever once it ended');
+
+    // A short period with loose limits (the flaky test green is not what is judged here) ends verified.
+    const res = await fetch(base + '/api/v1/flip', {
+      method: 'POST',
+      headers: { authorization: `Bearer ${TOKEN}`, 'content-type': 'application/json' },
+      body: JSON.stringify({ verify: { seconds: 3, intervalSeconds: 0.5, minRequests: 1, maxErrorRate: 0.5, maxP99Ms: 10_000, maxP99Ratio: 1000 } }),
+    });
+    t.equal(res.status, 200);
+    await page.locator('#verify-verdicts .verdict-row').first().waitFor({ timeout: 10_000 });
+    await page.waitForFunction(() => document.getElementById('verify-status')?.textContent === 'verified', undefined, { timeout: 15_000 });
+    await expectText(page, '#idle-free', 'free: may be redeployed');
+    await expectText(page, '#idle-colour', from);
+    await page.screenshot({ path: artifact('dashboard-verified-1280x800.png'), fullPage: true });
+    t.same(problems, [], 'no console errors or CSP violations');
+  });
+
   t.test('a phone-sized viewport', async (t) => {
     const context = await browser.newContext({ viewport: { width: 390, height: 844 }, deviceScaleFactor: 2, isMobile: true, hasTouch: true });
     t.teardown(() => context.close());

@@ -682,6 +682,48 @@
     $('rollout-abort').disabled = !active;
   }
 
+  // ---------------------------------------------------------------- rendering: verification (CONTRACT §11)
+
+  /** The period after a flip: status, a countdown to its end, its verdicts, and the idle colour (free or not). */
+  function renderVerification() {
+    const s = state.current;
+    const v = s?.verification ?? null;
+    const idle = s?.idle ?? null;
+    const status = v?.status ?? 'none';
+    const pill = $('verify-status');
+    pill.dataset.status = status;
+    pill.textContent = status;
+    setColour($('verify-colour'), v?.colour, v ? `${v.colour} (from ${v.from})` : '—');
+    const left = Number.isFinite(v?.remainingSeconds) ? v.remainingSeconds : null;
+    $('verify-countdown').textContent =
+      status !== 'running' ? (v?.endedAt ? `ended ${fmtTime(v.endedAt)}` : '—') : left > 0 ? `${left} s` : 'waiting for a passing verdict';
+    setColour($('idle-colour'), idle?.colour);
+    const free = $('idle-free');
+    free.dataset.free = String(Boolean(idle?.free));
+    free.textContent = idle?.free ? 'free: may be redeployed' : 'not free';
+    $('idle-since').textContent = idle?.since ? `idle since ${fmtTime(idle.since)}` : '';
+    const reason = $('verify-reason');
+    reason.hidden = !v?.reason;
+    reason.textContent = v?.reason ? `${status === 'reverted' ? 'Reverted: ' : status === 'verified' ? 'Verified: ' : ''}${v.reason}` : '';
+    reason.classList.toggle('bad', status === 'reverted');
+    const verdicts = Array.isArray(v?.verdicts) ? v.verdicts.slice(-4).reverse() : [];
+    $('verify-verdicts').replaceChildren(
+      ...(verdicts.length ? [h('div', { class: 'label', text: 'Verdicts, newest first' })] : []),
+      ...(!v ? [h('p', { class: 'muted small', text: 'No flip has been verified yet. A flip with a period (or routing.verify) is judged here.' })] : []),
+      ...verdicts.map((a) => {
+        const cls = a.result === 'pass' ? 'ok' : a.result === 'fail' ? 'bad' : 'warn';
+        const all = Array.isArray(a.reasons) ? a.reasons : [];
+        return h('div', { class: 'verdict-row', title: all.join('\n') },
+          h('span', { class: `verdict ${cls}`, text: a.result }),
+          h('span', { class: 'verdict-when muted mono small' }, h('span', { text: a.at ? fmtTime(a.at) : '' })),
+          h('span', { class: 'small verdict-detail' },
+            h('span', { class: 'reason', text: a.result === 'pass' ? 'all checks passed' : all.join('; ') }),
+            a.sample ? h('span', { class: 'muted', text: `${v.colour} ${sampleText(a.sample)} over ${a.sample.spanSeconds} s` }) : null));
+      }),
+    );
+    $('verify-revert').disabled = status !== 'running';
+  }
+
   // ---------------------------------------------------------------- charts (uPlot)
 
   const charts = { key: '', list: [] };
@@ -810,6 +852,7 @@
     renderTargets();
     renderEvents();
     renderRollout();
+    renderVerification();
     renderCharts();
   }
 
@@ -874,6 +917,20 @@
     }
   }
 
+  function verifyNote() {
+    const raw = $('flip-verify').value.trim();
+    if (raw === '') return ' The config\'s routing.verify period applies, if any.';
+    return Number(raw) === 0 ? ' No verification period.' : ` Verified for ${Number(raw)} s: a failing verdict flips straight back.`;
+  }
+
+  /** The flip's body: no body (routing.verify applies), `verify: false` for 0, else `{ verify: { seconds } }`. */
+  function flipBody() {
+    const raw = $('flip-verify').value.trim();
+    if (raw === '') return undefined;
+    const seconds = Number(raw);
+    return seconds === 0 ? { verify: false } : { verify: { seconds } };
+  }
+
   function wire() {
     $('token-form').addEventListener('submit', onTokenSubmit);
     // The token dialog cannot be dismissed while there is no token: every panel needs it.
@@ -908,9 +965,19 @@
       const s = state.current;
       act({
         title: 'Flip',
-        text: `${s?.canary?.colour ?? 'The idle colour'} becomes active and takes all traffic; ${s?.active ?? 'the active colour'} becomes idle; weight 0.`,
+        text: `${s?.canary?.colour ?? 'The idle colour'} becomes active and takes all traffic; ${s?.active ?? 'the active colour'} becomes idle; weight 0.${verifyNote()}`,
         okLabel: `Flip to ${s?.canary?.colour ?? 'idle'}`,
-        call: (v) => api('POST', '/api/v1/flip', undefined, { ifMatch: v }),
+        call: (v) => api('POST', '/api/v1/flip', flipBody(), { ifMatch: v }),
+      });
+    });
+    $('verify-revert').addEventListener('click', () => {
+      const v = state.current?.verification;
+      act({
+        title: 'Revert now',
+        text: `End the verification and flip back to ${v?.from ?? 'the old colour'} now (a flip.revert)?`,
+        okLabel: `Revert to ${v?.from ?? 'old colour'}`,
+        danger: true,
+        call: (ver) => api('POST', '/api/v1/verification/revert', undefined, { ifMatch: ver }),
       });
     });
     $('rollback').addEventListener('click', () => {
@@ -968,6 +1035,7 @@
     restoreHistory();
     wire();
     renderRollout();
+    renderVerification();
     renderCharts();
     if (token) startPolling();
     else askToken('');
