@@ -19,6 +19,8 @@ import { createDataPlane } from './proxy/data-plane.ts';
 import { createProxyListener } from './proxy/listener.ts';
 import { RolloutController } from './rollout/controller.ts';
 import { buildAdminServer } from './admin/server.ts';
+import { Fleet } from './fleet/fleet.ts';
+import { registerFleetMetrics } from './fleet/metrics.ts';
 
 export interface AppOptions {
   readonly clock?: Clock;
@@ -52,6 +54,8 @@ export interface TurnoutApp {
   readonly health: HealthChecker;
   readonly rollouts: RolloutController;
   readonly admin: FastifyInstance;
+  /** With state.store: redis, this replica's membership of the fleet (CONTRACT §6); else null. */
+  readonly fleet: Fleet | null;
   readonly proxy: http.Server;
   readonly preview: http.Server | null;
   /** False once shutdown began: /readyz answers 503. */
@@ -68,6 +72,7 @@ function openStore(config: TurnoutConfig): StateStore {
     case 'memory':
       return new MemoryStore();
     default:
+      // redis is opened by Fleet.open in buildApp.
       throw new Error(`state.store: ${config.state.store} is not supported`);
   }
 }
@@ -77,8 +82,22 @@ export async function buildApp(config: TurnoutConfig, options: AppOptions = {}):
   const logger = options.logger === false ? pino({ level: 'silent' }) : options.logger ?? pino({ name: 'turnout' });
   const background = options.background ?? true;
 
+  // A fleet: the store is Redis, shared with every replica of the same state.url and state.key.
+  const fleet =
+    options.store === undefined && config.state.store === 'redis'
+      ? await Fleet.open({
+          url: config.state.url ?? '',
+          prefix: config.state.key,
+          replica: config.fleet.replica,
+          leaseMs: config.fleet.leaseMs,
+          heartbeatMs: config.fleet.heartbeatMs,
+          convergeTimeoutMs: config.fleet.convergeTimeoutMs,
+          clock,
+          logger,
+        })
+      : null;
   const state = await StateManager.open({
-    store: options.store ?? openStore(config),
+    store: options.store ?? fleet?.store ?? openStore(config),
     seed: { active: config.routing.active, weight: config.routing.canaryWeight },
     clock,
   });
@@ -100,7 +119,14 @@ export async function buildApp(config: TurnoutConfig, options: AppOptions = {}):
 
   const telemetry = new Telemetry({ pools, windowSeconds: config.metrics.windowSeconds, clock });
   const health = new HealthChecker({ pools, config: config.healthCheck, clock, logger });
-  const rollouts = new RolloutController({ state, windows: telemetry, clock, logger, notify: config.notify });
+  const rollouts = new RolloutController({
+    state,
+    windows: telemetry,
+    clock,
+    logger,
+    notify: config.notify,
+    ...(fleet ? { leader: { get held() { return fleet.lease.held; }, id: fleet.id } } : {}),
+  });
 
   const dataPlaneDeps = {
     pools,
@@ -117,6 +143,7 @@ export async function buildApp(config: TurnoutConfig, options: AppOptions = {}):
   let accepting = true;
   const isReady = () => accepting && pools[state.snapshot.active].hasAvailable();
   const metricsRegistry = createMetricsRegistry({ telemetry, pools, getSnapshot: () => state.snapshot, health, rollouts });
+  if (fleet) registerFleetMetrics(metricsRegistry, fleet);
   const admin = await buildAdminServer({
     token: config.admin.token,
     state,
@@ -127,6 +154,7 @@ export async function buildApp(config: TurnoutConfig, options: AppOptions = {}):
     metricsRegistry,
     rollouts,
     logger,
+    ...(fleet ? { fleet, converge: (version: number) => fleet.converge(version) } : {}),
   });
 
   const listenOn = (server: http.Server, host: string, port: number) =>
@@ -149,6 +177,7 @@ export async function buildApp(config: TurnoutConfig, options: AppOptions = {}):
     health,
     rollouts,
     admin,
+    fleet,
     proxy,
     preview,
     get accepting() {
@@ -158,6 +187,7 @@ export async function buildApp(config: TurnoutConfig, options: AppOptions = {}):
       const adminUrl = await admin.listen({ host: config.admin.host, port: config.admin.port });
       const proxyUrl = await listenOn(proxy, config.listen.host, config.listen.port);
       const previewUrl = preview && config.preview ? await listenOn(preview, config.preview.host, config.preview.port) : null;
+      await fleet?.start(state, { lead: background });
       if (background) {
         health.start();
         rollouts.start();
@@ -193,6 +223,7 @@ export async function buildApp(config: TurnoutConfig, options: AppOptions = {}):
     await admin.close();
     await Promise.all(COLOURS.map((c) => pools[c].close()));
     await state.close();
+    await fleet?.close();
   }
 
   return app;

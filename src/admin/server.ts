@@ -14,6 +14,7 @@ import { metricsRoutes } from './routes-metrics.ts';
 import { rolloutRoutes } from './routes-rollouts.ts';
 import { stateRoutes } from './routes-state.ts';
 import { upstreamRoutes, type UpstreamsSource } from './routes-upstreams.ts';
+import { fleetRoutes, type Converged, type FleetSource } from './routes-fleet.ts';
 import { createStrictAjv, formatValidationErrors } from './schemas.ts';
 import type { StickyView } from './state-view.ts';
 
@@ -38,6 +39,10 @@ export interface AdminDeps {
   metricsRegistry?: Registry;
   rollouts?: unknown;
   windows?: unknown;
+  /** GET /api/v1/fleet (CONTRACT §6); absent: one entry, this process. */
+  fleet?: FleetSource;
+  /** Waits until every live replica applied a version (a fleet); writes then carry `converged`. */
+  converge?: (version: number) => Promise<Converged>;
 }
 
 export type AdminRoutePlugin = (app: FastifyInstance, opts: { deps: AdminDeps }) => Promise<void>;
@@ -84,6 +89,7 @@ export async function buildAdminServer(deps: AdminDeps): Promise<FastifyInstance
   await app.register(rolloutRoutes, { deps });
   await app.register(upstreamRoutes, { deps });
   await app.register(metricsRoutes, { deps });
+  await app.register(fleetRoutes, { deps });
   await app.register(dashboard);
   // Route plugins of other parts register here, one line each, e.g.
   //   await app.register(upstreamRoutes, { deps });

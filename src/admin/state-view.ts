@@ -21,6 +21,8 @@ export interface StateView {
   readonly updatedAt: string;
   /** The current or last rollout's summary (rollout/ provides it); null if none ever ran. */
   readonly rollout: unknown;
+  /** Answers to a change in a fleet: how many live replicas applied it before the answer (CONTRACT §6). */
+  readonly converged?: { readonly applied: number; readonly replicas: number; readonly lagging?: readonly string[] };
 }
 
 /** The config's default sticky section, for an admin server built without one. */

@@ -19,6 +19,7 @@ const ALLOWED: Record<string, { value: string[]; types?: string[] }> = {
   rollout: { value: ['domain', 'errors', 'state'], types: ['config', 'metrics'] },
   admin: { value: ['domain', 'errors', 'state', 'rollout'], types: ['config', 'metrics', 'upstream'] },
   client: { value: ['domain', 'errors'], types: ['admin', 'rollout', 'state'] },
+  fleet: { value: ['domain', 'errors', 'state'], types: ['config', 'metrics', 'rollout'] },
   demo: { value: [] },
   runtime: { value: [] },
 };
