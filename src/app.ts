@@ -21,6 +21,7 @@ import { RolloutController } from './rollout/controller.ts';
 import { buildAdminServer } from './admin/server.ts';
 import { Fleet } from './fleet/fleet.ts';
 import { registerFleetMetrics } from './fleet/metrics.ts';
+import { FleetTelemetry } from './fleet/telemetry.ts';
 
 export interface AppOptions {
   readonly clock?: Clock;
@@ -118,10 +119,15 @@ export async function buildApp(config: TurnoutConfig, options: AppOptions = {}):
   const pools: Record<Colour, ColourPool> = { blue: makePool('blue'), green: makePool('green') };
 
   const telemetry = new Telemetry({ pools, windowSeconds: config.metrics.windowSeconds, clock });
+  // A fleet: the data plane also counts into per-second deltas for the other replicas, and the
+  // admin API and the rollout analysis read the sum over the fleet; /metrics stays per process.
+  const fleetTelemetry = fleet
+    ? new FleetTelemetry({ id: fleet.id, local: telemetry, pools, windowSeconds: config.metrics.windowSeconds, connection: fleet.connection, subscriber: fleet.subscriber, keys: fleet.keys, clock })
+    : null;
   const health = new HealthChecker({ pools, config: config.healthCheck, clock, logger });
   const rollouts = new RolloutController({
     state,
-    windows: telemetry,
+    windows: fleetTelemetry ?? telemetry,
     clock,
     logger,
     notify: config.notify,
@@ -131,7 +137,7 @@ export async function buildApp(config: TurnoutConfig, options: AppOptions = {}):
   const dataPlaneDeps = {
     pools,
     getSnapshot: () => state.snapshot,
-    recorder: options.record === false ? noopRecorder : telemetry,
+    recorder: options.record === false ? noopRecorder : (fleetTelemetry?.recorder ?? telemetry),
     routing: config.routing,
     proxy: config.proxy,
     responseMs: config.timeouts.responseMs,
@@ -150,7 +156,7 @@ export async function buildApp(config: TurnoutConfig, options: AppOptions = {}):
     isReady,
     sticky: config.routing.sticky,
     rolloutSummary: () => rollouts.summary(),
-    telemetry,
+    telemetry: fleetTelemetry ?? telemetry,
     metricsRegistry,
     rollouts,
     logger,
@@ -188,6 +194,7 @@ export async function buildApp(config: TurnoutConfig, options: AppOptions = {}):
       const proxyUrl = await listenOn(proxy, config.listen.host, config.listen.port);
       const previewUrl = preview && config.preview ? await listenOn(preview, config.preview.host, config.preview.port) : null;
       await fleet?.start(state, { lead: background });
+      await fleetTelemetry?.start();
       if (background) {
         health.start();
         rollouts.start();
@@ -223,6 +230,7 @@ export async function buildApp(config: TurnoutConfig, options: AppOptions = {}):
     await admin.close();
     await Promise.all(COLOURS.map((c) => pools[c].close()));
     await state.close();
+    fleetTelemetry?.stop();
     await fleet?.close();
   }
 

@@ -128,6 +128,11 @@ export class Fleet {
   }
 
   /** Whether the shared store is reachable now (turnout_state_store_up). */
+  /** The pub/sub connection (the telemetry transport subscribes on it too). */
+  get subscriber(): RedisConnection {
+    return this.#sub;
+  }
+
   get up(): boolean {
     return this.connection.up;
   }
