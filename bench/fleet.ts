@@ -158,7 +158,7 @@ async function main(): Promise<void> {
   {
     const c = await convergence(rs[0]!, rs.slice(1));
     const full = c.converged.filter((x) => x === '3/3').length;
-    say(`convergence, answer waiting for acks (convergeTimeoutMs 1000): first request after the 200 already routed by it on both others in ${c.firstAlready}/${CHANGES}; converged 3/3 in ${full}/${c.converged.length}; 200 → routing ${summary(c.times)}`);
+    say(`convergence, answer waiting for acks (convergeTimeoutMs 1000): the first request to each other replica after the 200 was already routed by it in ${c.firstAlready}/${CHANGES} changes; converged 3/3 in ${full}/${c.converged.length}; (that first request's round trip: ${summary(c.times)})`);
   }
   const file = await startReplica(dir, 'file', origin, { store: 'file', path: path.join(dir, 'state.json') });
   say(`admin write latency (PUT /api/v1/canary, sequential): redis store, 3 replicas, waiting for acks: ${summary(await writeLatency(rs[0]!))}`);

@@ -101,6 +101,9 @@ export async function buildApp(config: TurnoutConfig, options: AppOptions = {}):
     store: options.store ?? fleet?.store ?? openStore(config),
     seed: { active: config.routing.active, weight: config.routing.canaryWeight },
     clock,
+  }).catch(async (err: unknown) => {
+    await fleet?.close(); // no half-open Redis connections left behind a failed start
+    throw err;
   });
 
   const onHealthChange = (target: { colour: Colour; url: string }, available: boolean, why: string) =>
