@@ -74,6 +74,12 @@ export class RedisStore implements VersionedStore {
   readonly #replica: string | undefined;
   #connected: Promise<void> | null = null;
   #closed = false;
+  /**
+   * The newest events last read or written (newest first, at most one answer's worth): what
+   * GET /api/v1/events answers while Redis cannot be reached (reads answer from the last
+   * applied state, CONTRACT §6). Bounded by the largest limit asked for (≤ 10 000).
+   */
+  #recent: AuditEvent[] = [];
 
   constructor(options: RedisStoreOptions) {
     if (options.connection === undefined && options.url === undefined) throw new Error('RedisStore needs a connection or a url');
@@ -125,8 +131,16 @@ export class RedisStore implements VersionedStore {
   async events(limit: number): Promise<AuditEvent[]> {
     if (!Number.isInteger(limit) || limit <= 0) return [];
     await this.#ready();
-    const entries = await this.connection.run<[string, string[]][]>(['XREVRANGE', this.keys.events, '+', '-', 'COUNT', String(limit)]);
-    return entries.map((e) => this.#parseEvent(e));
+    let entries: [string, string[]][];
+    try {
+      entries = await this.connection.run<[string, string[]][]>(['XREVRANGE', this.keys.events, '+', '-', 'COUNT', String(limit)]);
+    } catch (err) {
+      if (err instanceof TurnoutError && err.code === 'TURNOUT_ERR_STATE_UNAVAILABLE' && this.#recent.length > 0) return this.#recent.slice(0, limit);
+      throw err;
+    }
+    const events = entries.map((e) => this.#parseEvent(e));
+    if (events.length >= this.#recent.length || limit >= this.#recent.length) this.#recent = events;
+    return events;
   }
 
   async close(): Promise<void> {
@@ -140,11 +154,15 @@ export class RedisStore implements VersionedStore {
   async #cas(expected: string, state: RoutingState, newEvents: readonly AuditEvent[], fence: string): Promise<Reply> {
     if (this.#closed) throw new TurnoutError('TURNOUT_ERR_STATE_UNAVAILABLE', 'the Redis store is closed');
     await this.#ready();
-    const events = newEvents.map((e) => JSON.stringify(this.#replica === undefined ? e : { ...e, replica: this.#replica }));
+    const stamped = newEvents.map((e) => (this.#replica === undefined ? e : { ...e, replica: this.#replica }));
+    const events = stamped.map((e) => JSON.stringify(e));
     const reply = await this.connection.run<[number, string]>([
       'EVAL', CAS, '3', this.keys.state, this.keys.events, this.keys.leader,
       expected, String(state.version), JSON.stringify(state), String(this.#maxEvents), this.keys.commits, fence, ...events,
     ]);
+    if (Number(reply[0]) === 1 && this.#recent.length > 0) {
+      this.#recent = [...stamped.map((e) => deepFreeze(JSON.parse(JSON.stringify(e)) as AuditEvent)).reverse(), ...this.#recent].slice(0, Math.max(this.#recent.length, 1));
+    }
     return [Number(reply[0]), String(reply[1])];
   }
 

@@ -20,6 +20,7 @@ if (missing !== null) {
     await a.app.state.flip({ actor: 'a' });
     await a.app.state.setWeight(25, { actor: 'a' });
     await waitFor(() => b.app.state.state.version === 2, 'B at version 2');
+    t.equal((await (await a.api('/api/v1/events')).json() as unknown[]).length, 2);
 
     // Load through both replicas for the whole outage.
     let stop = false;
@@ -47,6 +48,8 @@ if (missing !== null) {
     t.equal((await fetch(a.admin + '/readyz')).status, 200, '/readyz unaffected');
     t.match(await (await a.api('/api/v1/state')).json(), { version: 2, active: 'green' }, 'reads answer from the last applied state');
     t.match(await (await fetch(a.admin + '/metrics')).text(), /turnout_state_store_up\{replica="a"\} 0/);
+    const events = (await (await a.api('/api/v1/events')).json()) as { version: number; replica: string }[];
+    t.same(events.map((e) => [e.version, e.replica]), [[2, 'a'], [1, 'a']], 'events answer from what this replica last read');
     const fleetView = (await (await a.api('/api/v1/fleet')).json()) as { replicas: { id: string }[] };
     t.ok(fleetView.replicas.some((r) => r.id === 'a'), 'GET /api/v1/fleet still answers');
 
