@@ -197,7 +197,12 @@ export class StateManager {
       if (outcome === 'saved') return this.#publish(next, event);
       if (outcome === 'fenced') throw new TurnoutError('TURNOUT_ERR_CONFLICT', 'this replica no longer holds the rollout lease');
       const stored = await store.current();
-      if (stored !== null) this.#adopt(stored);
+      if (stored === null) {
+        // The shared store lost its data (Redis restarted empty): the fleet writes back the last
+        // applied state within a heartbeat; until then nothing can be compared against.
+        throw new TurnoutError('TURNOUT_ERR_STATE_UNAVAILABLE', 'the shared state store holds no state yet (it is being restored); try again');
+      }
+      this.#adopt(stored);
       if (attempt >= MAX_CAS_ATTEMPTS) {
         throw new TurnoutError('TURNOUT_ERR_CONFLICT', `gave up after ${attempt} concurrent changes by other replicas; try again`);
       }
