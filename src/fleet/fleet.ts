@@ -88,6 +88,8 @@ export class Fleet {
   #timer: NodeJS.Timeout | undefined;
   #lastReplicas: ReplicaView[] = [];
   #connectedOnce = false;
+  /** Acks wait for the data planes (workers) to confirm. */
+  #confirmed = false;
   #closed = false;
 
   private constructor(options: FleetOptions, connection: RedisConnection, sub: RedisConnection) {
@@ -141,10 +143,23 @@ export class Fleet {
     return this.#options.convergeTimeoutMs;
   }
 
-  /** Starts following the fleet: commits, acks, heartbeats. `lead`: also compete for the rollout lease. */
-  async start(state: StateManager, options: { lead: boolean }): Promise<void> {
+  /**
+   * Starts following the fleet: commits, acks, heartbeats. `lead`: also compete for the rollout
+   * lease. `routedBy`: resolves once this replica's data planes route by a state (with
+   * `workers: N`, the SnapshotPublisher's publish of it); the ack waits for it, so `converged`
+   * means every worker of every replica. Default: the in-process data plane, at once.
+   */
+  async start(state: StateManager, options: { lead: boolean; routedBy?: (state: RoutingState) => Promise<unknown> }): Promise<void> {
     this.#state = state;
-    state.onApplied((s) => this.#ack(s));
+    const routedBy = options.routedBy;
+    this.#confirmed = routedBy !== undefined;
+    state.onApplied((s) => {
+      if (routedBy === undefined) return this.#ack(s);
+      routedBy(s).then(
+        () => this.#ack(s),
+        () => this.#ack(s),
+      );
+    });
     const client = this.#sub.client;
     await client.subscribe(this.keys.commits, (message: string) => {
       if (Number(message) > (this.#state?.state.version ?? Infinity)) void this.#refresh();
@@ -152,7 +167,8 @@ export class Fleet {
     await client.subscribe(this.keys.acks, (message: string) => this.#onAck(message));
     // Anything committed between our load and the subscription.
     await this.#refresh();
-    this.#ack(state.state);
+    if (routedBy === undefined) this.#ack(state.state);
+    else await routedBy(state.state).finally(() => this.#ack(state.state));
     await this.#beat();
     this.#timer = setInterval(() => void this.#beat(), this.#options.heartbeatMs);
     this.#timer.unref();
@@ -172,7 +188,8 @@ export class Fleet {
     } catch {
       live = [this.id];
     }
-    this.#noteAck(this.id, this.#state?.state.version ?? 0);
+    // In-process data plane: applied the moment the StateManager swapped its snapshot.
+    if (!this.#confirmed) this.#noteAck(this.id, this.#state?.state.version ?? 0);
     const pending = new Set(live.filter((id) => (this.#acked.get(id) ?? 0) < version));
     if (pending.size > 0 && this.#options.convergeTimeoutMs > 0) {
       await new Promise<void>((resolve) => {
