@@ -19,9 +19,10 @@ import { createDataPlane } from './proxy/data-plane.ts';
 import { createProxyListener } from './proxy/listener.ts';
 import { RolloutController } from './rollout/controller.ts';
 import { buildAdminServer } from './admin/server.ts';
-import { Fleet } from './fleet/fleet.ts';
-import { registerFleetMetrics } from './fleet/metrics.ts';
-import { FleetTelemetry } from './fleet/telemetry.ts';
+// Types only: the fleet (and the Redis client) is loaded when the config asks for it, so a
+// file- or memory-store process does not pay for importing it.
+import type { Fleet } from './fleet/fleet.ts';
+import type { FleetTelemetry } from './fleet/telemetry.ts';
 
 export interface AppOptions {
   readonly clock?: Clock;
@@ -84,9 +85,13 @@ export async function buildApp(config: TurnoutConfig, options: AppOptions = {}):
   const background = options.background ?? true;
 
   // A fleet: the store is Redis, shared with every replica of the same state.url and state.key.
-  const fleet =
+  const fleetModules =
     options.store === undefined && config.state.store === 'redis'
-      ? await Fleet.open({
+      ? await Promise.all([import('./fleet/fleet.ts'), import('./fleet/telemetry.ts'), import('./fleet/metrics.ts')])
+      : null;
+  const fleet: Fleet | null =
+    fleetModules !== null
+      ? await fleetModules[0].Fleet.open({
           url: config.state.url ?? '',
           prefix: config.state.key,
           replica: config.fleet.replica,
@@ -124,8 +129,8 @@ export async function buildApp(config: TurnoutConfig, options: AppOptions = {}):
   const telemetry = new Telemetry({ pools, windowSeconds: config.metrics.windowSeconds, clock });
   // A fleet: the data plane also counts into per-second deltas for the other replicas, and the
   // admin API and the rollout analysis read the sum over the fleet; /metrics stays per process.
-  const fleetTelemetry = fleet
-    ? new FleetTelemetry({ id: fleet.id, local: telemetry, pools, windowSeconds: config.metrics.windowSeconds, connection: fleet.connection, subscriber: fleet.subscriber, keys: fleet.keys, clock })
+  const fleetTelemetry: FleetTelemetry | null = fleet && fleetModules
+    ? new fleetModules[1].FleetTelemetry({ id: fleet.id, local: telemetry, pools, windowSeconds: config.metrics.windowSeconds, connection: fleet.connection, subscriber: fleet.subscriber, keys: fleet.keys, clock })
     : null;
   const health = new HealthChecker({ pools, config: config.healthCheck, clock, logger });
   const rollouts = new RolloutController({
@@ -152,7 +157,7 @@ export async function buildApp(config: TurnoutConfig, options: AppOptions = {}):
   let accepting = true;
   const isReady = () => accepting && pools[state.snapshot.active].hasAvailable();
   const metricsRegistry = createMetricsRegistry({ telemetry, pools, getSnapshot: () => state.snapshot, health, rollouts });
-  if (fleet) registerFleetMetrics(metricsRegistry, fleet);
+  if (fleet && fleetModules) fleetModules[2].registerFleetMetrics(metricsRegistry, fleet);
   const admin = await buildAdminServer({
     token: config.admin.token,
     state,

@@ -1,4 +1,6 @@
-// The Redis client Turnout uses: the official `redis` package (node-redis 5). Chosen over ioredis
+// The Redis client Turnout uses: the official node-redis 5, as its core package `@redis/client`
+// (the `redis` package re-exports it with the search/JSON/bloom/time-series modules Turnout does
+// not use, which cost about a second of start-up on a loaded machine). Chosen over ioredis
 // because it is the client Redis maintains and recommends for new code (ioredis is in
 // maintenance), ships its own types, and has what a control plane needs: per-command timeouts,
 // a reconnect strategy, rediss:// (TLS) from the URL, and `disableOfflineQueue` so a command
@@ -7,7 +9,7 @@
 // One connection for commands, a duplicate for pub/sub (a subscribed connection can do nothing
 // else, RESP2). Both reconnect by themselves with a capped backoff; `up` follows the command
 // connection's `ready`/`error`/`end` events (turnout_state_store_up).
-import { createClient, type RedisClientType } from 'redis';
+import { createClient, type RedisClientType } from '@redis/client';
 import { TurnoutError } from '../errors.ts';
 
 export interface RedisConnectionOptions {
