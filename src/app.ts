@@ -19,6 +19,8 @@ import { createDataPlane } from './proxy/data-plane.ts';
 import { createProxyListener } from './proxy/listener.ts';
 import { RolloutController } from './rollout/controller.ts';
 import { buildAdminServer } from './admin/server.ts';
+import { loneReplica } from './admin/routes-fleet.ts';
+import os from 'node:os';
 // Types only: the fleet (and the Redis client) is loaded when the config asks for it, so a
 // file- or memory-store process does not pay for importing it.
 import type { Fleet } from './fleet/fleet.ts';
@@ -168,7 +170,9 @@ export async function buildApp(config: TurnoutConfig, options: AppOptions = {}):
     metricsRegistry,
     rollouts,
     logger,
-    ...(fleet ? { fleet, converge: (version: number) => fleet.converge(version) } : {}),
+    ...(fleet
+      ? { fleet, converge: (version: number) => fleet.converge(version) }
+      : { fleet: loneReplica(`${os.hostname()}-${process.pid}`, new Date(clock.now()).toISOString(), () => state.state.version) }),
   });
 
   const listenOn = (server: http.Server, host: string, port: number) =>

@@ -3,7 +3,7 @@
 import t from 'tap';
 import { flipCommand, formatConverged, weightCommand } from '../../src/client/commands.ts';
 import type { StateView } from '../../src/admin/state-view.ts';
-import { TEST_TOKEN } from '../helpers/app.ts';
+import { startApp, TEST_TOKEN } from '../helpers/app.ts';
 import { redisMissing, startRedis } from '../helpers/redis.ts';
 import { colourVia, replica, upstreams } from './harness.ts';
 
@@ -15,6 +15,16 @@ t.test('formatConverged', async (t) => {
     [{ applied: 1, replicas: 3, lagging: ['b', 'c'] }, 'applied on 1/3 replicas; not yet on b, c\n'],
   ];
   for (const [c, want] of table) t.equal(formatConverged(view(c)), want, JSON.stringify(c));
+});
+
+t.test('without a shared store GET /api/v1/fleet lists this process alone', async (t) => {
+  const up = await upstreams(t);
+  const app = await startApp(t, { upstreams: { blue: { targets: [up.blue.url] }, green: { targets: [up.green.url] } } });
+  const body = (await (await app.api('/api/v1/fleet')).json()) as { version: number; replicas: { self: boolean; leader: boolean; appliedVersion: number; workers: number }[] };
+  t.match(body, { version: 0, replicas: [{ self: true, leader: true, appliedVersion: 0, workers: 1 }] });
+  t.equal(body.replicas.length, 1);
+  const flip = (await (await app.api('/api/v1/flip', { method: 'POST' })).json()) as Record<string, unknown>;
+  t.notOk('converged' in flip, 'a single process answers without converged');
 });
 
 const missing = redisMissing();

@@ -84,6 +84,7 @@ if (missing !== null) {
       }),
     });
     t.equal(created.status, 201);
+    t.match(await created.json(), { status: 'running', converged: { applied: 2, replicas: 2 } }, 'the leader applied the start before the answer');
 
     const actions = async () => (await store.events(100)).reverse().map((e) => ({ action: e.action, replica: (e as { replica?: string }).replica, weight: e.to.weight }));
     await waitFor(async () => (await actions()).some((e) => e.action === 'rollout.step'), 'the leader advanced one step', 15_000);
