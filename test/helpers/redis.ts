@@ -15,7 +15,7 @@ export function redisMissing(): string | null {
   return 'skipped: redis-server not installed (apt-get install redis-server)';
 }
 
-async function freePort(): Promise<number> {
+export async function freePort(): Promise<number> {
   const server = net.createServer();
   server.listen(0, '127.0.0.1');
   await once(server, 'listening');
@@ -34,13 +34,15 @@ export interface RedisServer {
   readonly running: boolean;
 }
 
-async function waitForPort(port: number, child: ChildProcess, deadlineMs = 10_000): Promise<void> {
+async function waitForPort(port: number, child: ChildProcess, tls: boolean, deadlineMs = 10_000): Promise<void> {
   const until = Date.now() + deadlineMs;
   for (;;) {
     if (child.exitCode !== null) throw new Error(`redis-server exited with ${child.exitCode}`);
     const ok = await new Promise<boolean>((resolve) => {
       const s = net.connect(port, '127.0.0.1');
       s.once('connect', () => {
+        // A TLS port: accepting connections is enough (a plaintext PING would not be answered).
+        if (tls) return void (s.destroy(), resolve(true));
         s.write('PING\r\n');
         s.once('data', (d) => {
           s.destroy();
@@ -55,15 +57,26 @@ async function waitForPort(port: number, child: ChildProcess, deadlineMs = 10_00
   }
 }
 
-/** Starts redis-server for this test (torn down with it). */
-export async function startRedis(t: { teardown(fn: () => unknown): void }): Promise<RedisServer> {
+/** PEM files for a TLS-only redis-server (`rediss://`). */
+export interface RedisTls {
+  readonly cert: string;
+  readonly key: string;
+  readonly ca: string;
+}
+
+/** Starts redis-server for this test (torn down with it); with `tls`, on a TLS port only. */
+export async function startRedis(t: { teardown(fn: () => unknown): void }, options: { tls?: RedisTls } = {}): Promise<RedisServer> {
   const port = await freePort();
+  const tls = options.tls;
+  const listen = tls
+    ? ['--port', '0', '--tls-port', String(port), '--tls-cert-file', tls.cert, '--tls-key-file', tls.key, '--tls-ca-cert-file', tls.ca, '--tls-auth-clients', 'no']
+    : ['--port', String(port)];
   let child: ChildProcess | null = null;
   const start = async () => {
-    child = spawn(REDIS_SERVER, ['--port', String(port), '--bind', '127.0.0.1', '--save', '', '--appendonly', 'no', '--loglevel', 'warning'], {
+    child = spawn(REDIS_SERVER, [...listen, '--bind', '127.0.0.1', '--save', '', '--appendonly', 'no', '--loglevel', 'warning'], {
       stdio: 'ignore',
     });
-    await waitForPort(port, child);
+    await waitForPort(port, child, tls !== undefined);
   };
   const kill = async () => {
     const c = child;
@@ -77,7 +90,7 @@ export async function startRedis(t: { teardown(fn: () => unknown): void }): Prom
   t.teardown(kill);
   return {
     port,
-    url: `redis://127.0.0.1:${port}`,
+    url: `${tls ? 'rediss' : 'redis'}://127.0.0.1:${port}`,
     kill,
     start,
     get running() {
