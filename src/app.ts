@@ -23,6 +23,12 @@ import { buildAdminServer } from './admin/server.ts';
 import type { OverrideLinks } from './admin/routes-override-links.ts';
 import { signOverride } from './routing/override-token.ts';
 import { OVERRIDE_LINK_PATH } from './proxy/override-link.ts';
+import { loneReplica } from './admin/routes-fleet.ts';
+import os from 'node:os';
+// Types only: the fleet (and the Redis client) is loaded when the config asks for it, so a
+// file- or memory-store process does not pay for importing it.
+import type { Fleet } from './fleet/fleet.ts';
+import type { FleetTelemetry } from './fleet/telemetry.ts';
 
 export interface AppOptions {
   readonly clock?: Clock;
@@ -58,6 +64,8 @@ export interface TurnoutApp {
   /** Post-flip verification (CONTRACT §11); started and stopped with the rollout controller. */
   readonly verification: VerificationController;
   readonly admin: FastifyInstance;
+  /** With state.store: redis, this replica's membership of the fleet (CONTRACT §6); else null. */
+  readonly fleet: Fleet | null;
   readonly proxy: http.Server;
   readonly preview: http.Server | null;
   /** False once shutdown began: /readyz answers 503. */
@@ -79,6 +87,7 @@ function openStore(config: TurnoutConfig): StateStore {
     case 'memory':
       return new MemoryStore();
     default:
+      // redis is opened by Fleet.open in buildApp.
       throw new Error(`state.store: ${config.state.store} is not supported`);
   }
 }
@@ -88,10 +97,31 @@ export async function buildApp(config: TurnoutConfig, options: AppOptions = {}):
   const logger = options.logger === false ? pino({ level: 'silent' }) : options.logger ?? pino({ name: 'turnout' });
   const background = options.background ?? true;
 
+  // A fleet: the store is Redis, shared with every replica of the same state.url and state.key.
+  const fleetModules =
+    options.store === undefined && config.state.store === 'redis'
+      ? await Promise.all([import('./fleet/fleet.ts'), import('./fleet/telemetry.ts'), import('./fleet/metrics.ts')])
+      : null;
+  const fleet: Fleet | null =
+    fleetModules !== null
+      ? await fleetModules[0].Fleet.open({
+          url: config.state.url ?? '',
+          prefix: config.state.key,
+          replica: config.fleet.replica,
+          leaseMs: config.fleet.leaseMs,
+          heartbeatMs: config.fleet.heartbeatMs,
+          convergeTimeoutMs: config.fleet.convergeTimeoutMs,
+          clock,
+          logger,
+        })
+      : null;
   const state = await StateManager.open({
-    store: options.store ?? openStore(config),
+    store: options.store ?? fleet?.store ?? openStore(config),
     seed: { active: config.routing.active, weight: config.routing.canaryWeight },
     clock,
+  }).catch(async (err: unknown) => {
+    await fleet?.close(); // no half-open Redis connections left behind a failed start
+    throw err;
   });
 
   const onHealthChange = (target: { colour: Colour; url: string }, available: boolean, why: string) =>
@@ -113,21 +143,34 @@ export async function buildApp(config: TurnoutConfig, options: AppOptions = {}):
   const pools: Record<Colour, ColourPool> = { blue: makePool('blue'), green: makePool('green') };
 
   const telemetry = new Telemetry({ pools, windowSeconds: config.metrics.windowSeconds, clock });
+  // A fleet: the data plane also counts into per-second deltas for the other replicas, and the
+  // admin API and the rollout analysis read the sum over the fleet; /metrics stays per process.
+  const fleetTelemetry: FleetTelemetry | null = fleet && fleetModules
+    ? new fleetModules[1].FleetTelemetry({ id: fleet.id, local: telemetry, pools, windowSeconds: config.metrics.windowSeconds, connection: fleet.connection, subscriber: fleet.subscriber, keys: fleet.keys, clock })
+    : null;
   const health = new HealthChecker({ pools, config: config.healthCheck, clock, logger });
-  const verification = new VerificationController({ state, windows: telemetry, clock, logger, defaults: config.routing.verify ?? null });
+  const verification = new VerificationController({
+    state,
+    windows: fleetTelemetry ?? telemetry,
+    clock,
+    logger,
+    defaults: config.routing.verify ?? null,
+    ...(fleet ? { leader: { get held() { return fleet.lease.held; }, id: fleet.id } } : {}),
+  });
   const rollouts = new RolloutController({
     state,
-    windows: telemetry,
+    windows: fleetTelemetry ?? telemetry,
     clock,
     logger,
     notify: config.notify,
     decoratePromotion: (before, promotion) => verification.decoratePromotion(before, promotion),
+    ...(fleet ? { leader: { get held() { return fleet.lease.held; }, id: fleet.id } } : {}),
   });
 
   const dataPlaneDeps = {
     pools,
     getSnapshot: () => state.snapshot,
-    recorder: options.record === false ? noopRecorder : telemetry,
+    recorder: options.record === false ? noopRecorder : (fleetTelemetry?.recorder ?? telemetry),
     routing: config.routing,
     proxy: config.proxy,
     responseMs: config.timeouts.responseMs,
@@ -154,6 +197,7 @@ export async function buildApp(config: TurnoutConfig, options: AppOptions = {}):
           },
         }
       : undefined;
+  if (fleet && fleetModules) fleetModules[2].registerFleetMetrics(metricsRegistry, fleet);
   const admin = await buildAdminServer({
     allowedHosts: config.admin.allowedHosts,
     adminHost: config.admin.host,
@@ -163,11 +207,14 @@ export async function buildApp(config: TurnoutConfig, options: AppOptions = {}):
     isReady,
     sticky: config.routing.sticky,
     rolloutSummary: () => rollouts.summary(),
-    telemetry,
+    telemetry: fleetTelemetry ?? telemetry,
     metricsRegistry,
     rollouts,
     verification,
     logger,
+    ...(fleet
+      ? { fleet, converge: (version: number) => fleet.converge(version) }
+      : { fleet: loneReplica(`${os.hostname()}-${process.pid}`, new Date(clock.now()).toISOString(), () => state.state.version) }),
   });
 
   const listenOn = (server: http.Server, host: string, port: number) =>
@@ -191,6 +238,7 @@ export async function buildApp(config: TurnoutConfig, options: AppOptions = {}):
     rollouts,
     verification,
     admin,
+    fleet,
     proxy,
     preview,
     get accepting() {
@@ -200,6 +248,8 @@ export async function buildApp(config: TurnoutConfig, options: AppOptions = {}):
       const adminUrl = await admin.listen({ host: config.admin.host, port: config.admin.port });
       const proxyUrl = await listenOn(proxy, config.listen.host, config.listen.port);
       const previewUrl = preview && config.preview ? await listenOn(preview, config.preview.host, config.preview.port) : null;
+      await fleet?.start(state, { lead: background });
+      await fleetTelemetry?.start();
       if (background) {
         health.start();
         await health.firstRound;
@@ -239,6 +289,8 @@ export async function buildApp(config: TurnoutConfig, options: AppOptions = {}):
     await admin.close();
     await Promise.all(COLOURS.map((c) => pools[c].close()));
     await state.close();
+    fleetTelemetry?.stop();
+    await fleet?.close();
   }
 
   return app;

@@ -28,6 +28,7 @@ export const ERRORS = Object.freeze({
   TURNOUT_ERR_NOT_FOUND: def('TURNOUT_ERR_NOT_FOUND', 404, 'Not Found', 'not found'),
   TURNOUT_ERR_CONFLICT: def('TURNOUT_ERR_CONFLICT', 409, 'Conflict', 'the request conflicts with the current state'),
   TURNOUT_ERR_PRECONDITION_FAILED: def('TURNOUT_ERR_PRECONDITION_FAILED', 412, 'Precondition Failed', 'the state changed since the given version'),
+  TURNOUT_ERR_STATE_UNAVAILABLE: def('TURNOUT_ERR_STATE_UNAVAILABLE', 503, 'Service Unavailable', 'the shared state store cannot be reached; nothing was changed'),
 });
 
 export type ErrorCode = keyof typeof ERRORS;

@@ -33,13 +33,18 @@ export async function rolloutRoutes(app: FastifyInstance, opts: { deps: AdminDep
   if (rollouts === undefined) return;
   // GET /api/v1/state's `rollout` field, unless the composition root supplied its own.
   opts.deps.rolloutSummary ??= () => rollouts.summary();
+  // In a fleet a rollout change, like any change, answers once every live replica applied it.
+  const converged = async <T extends object>(view: T): Promise<T> => {
+    const { converge, state } = opts.deps;
+    return converge ? { ...view, converged: await converge(state.state.version) } : view;
+  };
 
   app.post('/api/v1/rollouts', async (request, reply) => {
     const { spec, reason } = takeReason(request.body);
     const meta = changeMeta(request, reason);
     const view = await rollouts.create(spec, meta);
     reply.code(201);
-    return view;
+    return converged(view);
   });
 
   app.get('/api/v1/rollouts/current', async () => {
@@ -52,7 +57,7 @@ export async function rolloutRoutes(app: FastifyInstance, opts: { deps: AdminDep
     app.post<{ Body: { reason?: string } | null }>(
       `/api/v1/rollouts/current/${action}`,
       { schema: { body: actionBody } },
-      async (request) => rollouts[action](changeMeta(request, request.body?.reason)),
+      async (request) => converged(await rollouts[action](changeMeta(request, request.body?.reason))),
     );
   }
 }

@@ -87,6 +87,12 @@ export async function stateRoutes(app: FastifyInstance, opts: { deps: AdminDeps 
 
   app.get('/api/v1/state', async (_request, reply) => send(reply, deps.state.state));
 
+  // A change answers once every live replica routes by it (CONTRACT §6), and says so.
+  const sendChange = async (reply: FastifyReply, state: RoutingState) => {
+    const view = send(reply, state);
+    return deps.converge ? { ...view, converged: await deps.converge(state.version) } : view;
+  };
+
   app.put<{ Body: { weight: number; reason?: string } }>(
     '/api/v1/canary',
     { schema: { body: canaryBody } },
@@ -94,23 +100,23 @@ export async function stateRoutes(app: FastifyInstance, opts: { deps: AdminDeps 
       const { weight, reason } = request.body;
       if (!isValidWeight(weight)) throw badRequest('body.weight must have at most 4 decimals');
       const meta = changeMeta(request, reason);
-      return send(reply, await deps.state.setWeight(weight, meta));
+      return sendChange(reply, await deps.state.setWeight(weight, meta));
     },
   );
 
   app.post<{ Body: { reason?: string; verify?: unknown } | null }>('/api/v1/flip', { schema: { body: flipBody } }, async (request, reply) => {
     const meta = changeMeta(request, request.body?.reason);
     const verify = request.body?.verify;
-    if (deps.verification) return send(reply, await deps.verification.flip(verify, meta));
+    if (deps.verification) return sendChange(reply, await deps.verification.flip(verify, meta));
     if (verify !== undefined && verify !== false) throw badRequest('body.verify is not available: this server has no verification controller');
-    return send(reply, await deps.state.flip(meta));
+    return sendChange(reply, await deps.state.flip(meta));
   });
 
   // CONTRACT §11's "revert now" lever: flips back to the old colour at once (`flip.revert`, by the caller).
   app.post<{ Body: { reason?: string } | null }>('/api/v1/verification/revert', { schema: { body: actionBody } }, async (request, reply) => {
     if (!deps.verification) throw new TurnoutError('TURNOUT_ERR_NOT_FOUND', 'no verification has run');
     const meta = changeMeta(request, request.body?.reason);
-    return send(reply, await deps.verification.revert(meta));
+    return sendChange(reply, await deps.verification.revert(meta));
   });
 
   app.get('/api/v1/verification', async () => {
@@ -121,7 +127,7 @@ export async function stateRoutes(app: FastifyInstance, opts: { deps: AdminDeps 
 
   app.post<{ Body: { reason?: string } | null }>('/api/v1/rollback', { schema: { body: actionBody } }, async (request, reply) => {
     const meta = changeMeta(request, request.body?.reason);
-    return send(reply, await deps.state.rollback(meta));
+    return sendChange(reply, await deps.state.rollback(meta));
   });
 
   app.get<{ Querystring: { limit?: string } }>('/api/v1/events', { schema: { querystring: eventsQuery } }, async (request) => {

@@ -6,11 +6,15 @@ import type { UpstreamsView } from '../metrics/telemetry.ts';
 
 /** What the route reads: Telemetry fits. */
 export interface UpstreamsSource {
-  upstreams(): UpstreamsView;
+  /** `replica`: one replica's share of a fleet (`?replica=ID`, CONTRACT §6); absent: everything this source sees. */
+  upstreams(replica?: string): UpstreamsView;
 }
 
 export async function upstreamRoutes(app: FastifyInstance, opts: { deps: { telemetry?: UpstreamsSource } }): Promise<void> {
   const telemetry = opts.deps.telemetry;
   if (telemetry === undefined) return; // an admin server built without telemetry (some tests) has no such route
-  app.get('/api/v1/upstreams', async () => telemetry.upstreams());
+  app.get<{ Querystring: { replica?: string } }>('/api/v1/upstreams', async (request) => {
+    const replica = request.query.replica;
+    return replica === undefined ? telemetry.upstreams() : telemetry.upstreams(replica);
+  });
 }

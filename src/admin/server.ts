@@ -14,6 +14,7 @@ import { metricsRoutes } from './routes-metrics.ts';
 import { rolloutRoutes } from './routes-rollouts.ts';
 import { stateRoutes, type VerificationApi } from './routes-state.ts';
 import { upstreamRoutes, type UpstreamsSource } from './routes-upstreams.ts';
+import { fleetRoutes, type Converged, type FleetSource } from './routes-fleet.ts';
 import { createStrictAjv, formatValidationErrors } from './schemas.ts';
 import { hostAllowList } from './host-allow-list.ts';
 import { overrideLinkRoutes, type OverrideLinks } from './routes-override-links.ts';
@@ -47,6 +48,10 @@ export interface AdminDeps {
   adminHost?: string;
   /** POST /api/v1/override-links; absent → that route answers 409 (no routing.override.secret). */
   overrideLinks?: OverrideLinks;
+  /** GET /api/v1/fleet (CONTRACT §6); absent: one entry, this process. */
+  fleet?: FleetSource;
+  /** Waits until every live replica applied a version (a fleet); writes then carry `converged`. */
+  converge?: (version: number) => Promise<Converged>;
 }
 
 export type AdminRoutePlugin = (app: FastifyInstance, opts: { deps: AdminDeps }) => Promise<void>;
@@ -101,6 +106,7 @@ export async function buildAdminServer(deps: AdminDeps): Promise<FastifyInstance
   await app.register(upstreamRoutes, { deps });
   await app.register(metricsRoutes, { deps });
   await app.register(overrideLinkRoutes, { deps });
+  await app.register(fleetRoutes, { deps });
   await app.register(dashboard);
   // Route plugins of other parts register here, one line each, e.g.
   //   await app.register(upstreamRoutes, { deps });

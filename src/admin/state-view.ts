@@ -22,6 +22,8 @@ export interface StateView {
   readonly updatedAt: string;
   /** The current or last rollout's summary (rollout/ provides it); null if none ever ran. */
   readonly rollout: unknown;
+  /** Answers to a change in a fleet: how many live replicas applied it before the answer (CONTRACT §6). */
+  readonly converged?: { readonly applied: number; readonly replicas: number; readonly lagging?: readonly string[] };
   /** CONTRACT §11: the idle colour, since when, and whether it may be redeployed. */
   readonly idle: IdleView;
   /** CONTRACT §11: the current or last post-flip verification; null before any. */

@@ -137,6 +137,14 @@ function formatRollout(rollout: unknown): string {
   return JSON.stringify(rollout);
 }
 
+/** A fleet's answer to a change (CONTRACT §6): `applied on 3/3 replicas`, or who lags. */
+export function formatConverged(view: StateView): string {
+  const c = view.converged;
+  if (c === undefined) return '';
+  const lagging = c.lagging && c.lagging.length > 0 ? `; not yet on ${c.lagging.join(', ')}` : '';
+  return `applied on ${c.applied}/${c.replicas} replicas${lagging}\n`;
+}
+
 export function formatEvents(events: readonly AuditEvent[]): string {
   if (events.length === 0) return 'no events\n';
   const header = ['VERSION', 'AT', 'ACTION', 'FROM', 'TO', 'ACTOR', 'REASON'];
@@ -201,7 +209,7 @@ export const weightCommand: CommandSpec = {
     if (!/^\d+(\.\d+)?$/.test(raw)) throw new UsageError(`weight must be a number 0..100, got ${raw}`);
     const view = await cmd.client.setWeight(Number(raw), changeOptions(cmd.values));
     if (cmd.json) printJson(io, view);
-    else io.stdout(`canary ${view.canary.colour} at ${percent(view.canary.weight)}, ${view.active} at ${percent(view.split[view.active])} (version ${view.version})\n`);
+    else io.stdout(`canary ${view.canary.colour} at ${percent(view.canary.weight)}, ${view.active} at ${percent(view.split[view.active])} (version ${view.version})\n${formatConverged(view)}`);
     return 0;
   },
 };
@@ -221,7 +229,7 @@ function changeCommand(
       if (cmd.help) return help(io, usage, summary, CHANGE_HELP);
       const view = await call(cmd.client, changeOptions(cmd.values));
       if (cmd.json) printJson(io, view);
-      else io.stdout(`${describe(view)} (version ${view.version})\n`);
+      else io.stdout(`${describe(view)} (version ${view.version})\n${formatConverged(view)}`);
       return 0;
     },
   };

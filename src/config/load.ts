@@ -85,7 +85,6 @@ function crossCheck(config: Built<TurnoutConfig>, issues: ConfigIssue[]): void {
   const { state, healthCheck: hc, routing } = config;
   if (state?.store === 'redis') {
     if (state.url === undefined && !has('state.url')) issues.push({ path: 'state.url', message: 'required when state.store is redis' });
-    issues.push({ path: 'state.store', message: 'redis is not supported yet (use file or memory)' });
   }
   if (hc?.timeoutMs !== undefined && hc.intervalMs !== undefined && hc.timeoutMs > hc.intervalMs) {
     issues.push({ path: 'healthCheck.timeoutMs', message: `must not exceed healthCheck.intervalMs (${hc.intervalMs})` });

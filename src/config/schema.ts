@@ -129,6 +129,9 @@ const adminToken: Rule<string> = (v) =>
 
 const redisUrl: Rule<string> = (v) => (/^rediss?:\/\/[^\s]+$/.test(v) ? undefined : 'must be a redis:// or rediss:// URL');
 
+const redisKey: Rule<string> = (v) => (/^[A-Za-z0-9._-]{1,64}$/.test(v) ? undefined : 'must be 1..64 characters of A-Z a-z 0-9 . _ -');
+const replicaId: Rule<string> = (v) => (v === '' || /^[A-Za-z0-9._-]{1,64}$/.test(v) ? undefined : 'must be empty (automatic) or 1..64 characters of A-Z a-z 0-9 . _ -');
+
 const weight: Rule<number> = (v) => (isValidWeight(v) ? undefined : 'must have at most 4 decimals');
 
 // --- builders -------------------------------------------------------------------------------
@@ -226,6 +229,13 @@ export const configSchema: ObjectSpec = obj({
     store: oneOf(['file', 'memory', 'redis'], 'file'),
     path: str('./data/state.json', nonEmpty),
     url: { ...str(undefined, redisUrl), optional: true },
+    key: str('turnout', redisKey),
+  }),
+  fleet: obj({
+    leaseMs: ms(5000, 300),
+    convergeTimeoutMs: int(1000, 0, 60000),
+    heartbeatMs: ms(1000, 100),
+    replica: str('', replicaId),
   }),
   proxy: obj({
     trustedProxies: { kind: 'array', items: str(undefined, ipAddress, lower), default: [], unique: true },

@@ -79,6 +79,20 @@ export interface StateConfig {
   readonly store: 'file' | 'memory' | 'redis';
   readonly path: string;
   readonly url?: string;
+  /** store: redis — the prefix of every key, so several fleets share one Redis. */
+  readonly key: string;
+}
+
+/** CONTRACT §6: replicas sharing one Redis. Used only with state.store: redis. */
+export interface FleetConfig {
+  /** The rollout leader's lease; renewed every leaseMs / 3. */
+  readonly leaseMs: number;
+  /** A write answers once every live replica applied it, or after this. */
+  readonly convergeTimeoutMs: number;
+  /** Heartbeat and version-check period; a replica is live while its heartbeat (TTL 3×) lasts. */
+  readonly heartbeatMs: number;
+  /** This replica's id; empty: `<hostname>-<pid>-<random>`. */
+  readonly replica: string;
 }
 
 /** Beyond CONTRACT §2: forwarding knobs an edge proxy needs. All have defaults. */
@@ -116,6 +130,7 @@ export interface TurnoutConfig {
   readonly outlier: OutlierConfig;
   readonly shutdown: { readonly drainSeconds: number };
   readonly state: StateConfig;
+  readonly fleet: FleetConfig;
   readonly proxy: ProxyConfig;
   readonly metrics: MetricsConfig;
   readonly notify: NotifyConfig;

@@ -26,7 +26,7 @@ import { WebhookNotifier, type WebhookStats } from './webhooks.ts';
 /** What the controller needs of StateManager (which satisfies it). */
 export interface RolloutStateHost {
   readonly state: RoutingState;
-  commit(transition: (current: RoutingState) => Transition, meta: { actor: string; reason?: string; ifMatch?: number }): Promise<RoutingState>;
+  commit(transition: (current: RoutingState) => Transition, meta: { actor: string; reason?: string; ifMatch?: number; fence?: string }): Promise<RoutingState>;
   onChange(listener: (state: RoutingState, event: AuditEvent) => void): () => void;
 }
 
@@ -53,6 +53,12 @@ export interface RolloutControllerOptions {
   readonly newId?: () => string;
   /** Lets a promotion (a flip) carry the config's verification period (VerificationController.decoratePromotion). */
   readonly decoratePromotion?: (before: RoutingState, promotion: Transition) => Transition;
+  /**
+   * In a fleet (CONTRACT §6): whether this replica holds the rollout lease. Only then does
+   * tick() act; its commits carry `fence` so the shared store refuses them once the lease is
+   * lost. Absent: always the leader (one process).
+   */
+  readonly leader?: { readonly held: boolean; readonly id: string };
 }
 
 /** The actor of the controller's own transitions. */
@@ -80,6 +86,8 @@ export class RolloutController {
   readonly #newId: () => string;
   readonly #unsubscribe: () => void;
   readonly #decoratePromotion: (before: RoutingState, promotion: Transition) => Transition;
+  readonly #leader: { readonly held: boolean; readonly id: string } | undefined;
+  #led = false;
   #timer: NodeJS.Timeout | undefined;
   #ticking: Promise<void> | null = null;
   /** Analyses before this instant do not count (process start: windows restart empty). */
@@ -104,6 +112,7 @@ export class RolloutController {
     this.#newId = options.newId ?? (() => randomUUID().slice(0, 8));
     this.#decoratePromotion = options.decoratePromotion ?? ((_before, promotion) => promotion);
     this.#startedAt = this.#clock.now();
+    this.#leader = options.leader;
     this.#unsubscribe = this.#host.onChange((state, event) => this.#onChange(state, event));
   }
 
@@ -221,6 +230,14 @@ export class RolloutController {
   }
 
   async #tick(): Promise<void> {
+    if (this.#leader !== undefined) {
+      const held = this.#leader.held;
+      // Taking over: continue from the persisted record (step, history), not from whatever this
+      // replica tracked while another led.
+      if (held && !this.#led) this.#trackedId = null;
+      this.#led = held;
+      if (!held) return;
+    }
     const r = records.recordOf(this.#host.state);
     if (r === null || r.status !== 'running') return;
     this.#track(r);
@@ -284,7 +301,7 @@ export class RolloutController {
    * Commits one of the controller's own transitions, but only if the rollout is still the one at
    * the step this tick looked at (a human may have paused, aborted or restarted it meanwhile).
    */
-  async #commitOwn(seen: RolloutRecord, fn: (current: RoutingState, now: number) => Transition): Promise<void> {
+  async #commitOwn(seen: RolloutRecord, fn: (current: RoutingState, now: number) => Transition, fenced = true): Promise<void> {
     try {
       await this.#host.commit((current) => {
         const r = records.recordOf(current);
@@ -292,7 +309,7 @@ export class RolloutController {
           throw new TurnoutError('TURNOUT_ERR_CONFLICT', 'the rollout changed meanwhile');
         }
         return fn(current, this.#clock.now());
-      }, { actor: CONTROLLER_ACTOR });
+      }, { actor: CONTROLLER_ACTOR, ...(fenced && this.#leader ? { fence: this.#leader.id } : {}) });
     } catch (err) {
       if (err instanceof TurnoutError && err.code === 'TURNOUT_ERR_CONFLICT') {
         this.#logger.info({ rollout: seen.id, reason: err.message }, 'rollout transition skipped');
@@ -315,7 +332,8 @@ export class RolloutController {
     // controller does not push the canary's weight back up a moment later.
     if (r !== null && isActive(r.status) && (event.action === 'flip' || event.action === 'rollback')) {
       const reason = `superseded by a manual ${event.action} (version ${event.version}, by ${event.actor})`;
-      this.#commitOwn(r, (cur, now) => records.abortRollout(cur, now, reason, this.#history)).catch((err: unknown) =>
+      // Not fenced: the replica that made the manual change ends the rollout, leader or not.
+      this.#commitOwn(r, (cur, now) => records.abortRollout(cur, now, reason, this.#history), false).catch((err: unknown) =>
         this.#logger.error({ err }, 'could not end the rollout after a manual change'),
       );
     }

@@ -34,6 +34,12 @@ export interface VerificationControllerOptions {
   /** Longest span judged (default: the window source's windowSeconds, else 60 s). */
   readonly maxSpanSeconds?: number;
   readonly newId?: () => string;
+  /**
+   * In a fleet (CONTRACT §6, §11): whether this replica holds the rollout lease. Only the holder
+   * judges, and its commits carry `fence` so the shared store refuses them once the lease is
+   * lost. Absent: always the leader (one process).
+   */
+  readonly leader?: { readonly held: boolean; readonly id: string };
 }
 
 export interface VerificationActionMeta {
@@ -56,6 +62,7 @@ export class VerificationController {
   readonly #tickMs: number;
   readonly #maxSpanSeconds: number;
   readonly #newId: () => string;
+  readonly #leader: { readonly held: boolean; readonly id: string } | undefined;
   #timer: NodeJS.Timeout | undefined;
   #ticking: Promise<void> | null = null;
   /** Verdicts before this instant do not count (process start: windows restart empty). */
@@ -74,6 +81,7 @@ export class VerificationController {
     const fromSource = (options.windows as { windowSeconds?: unknown }).windowSeconds;
     this.#maxSpanSeconds = options.maxSpanSeconds ?? (typeof fromSource === 'number' && fromSource > 0 ? fromSource : 60);
     this.#newId = options.newId ?? (() => randomUUID().slice(0, 8));
+    this.#leader = options.leader;
     this.#startedAt = this.#clock.now();
   }
 
@@ -166,6 +174,11 @@ export class VerificationController {
   }
 
   async #tick(): Promise<void> {
+    // In a fleet only the lease holder judges; a replica taking over re-reads the persisted record.
+    if (this.#leader !== undefined && !this.#leader.held) {
+      this.#trackedId = null;
+      return;
+    }
     const state = this.#host.state;
     const r = records.verificationOf(state);
     if (r === null || r.status !== 'running') return;
@@ -210,7 +223,8 @@ export class VerificationController {
   /** Commits one of the controller's own transitions; one that no longer applies (409) is skipped. */
   async #commitOwn(fn: (current: RoutingState, now: number) => Transition): Promise<void> {
     try {
-      await this.#host.commit((current) => fn(current, this.#clock.now()), { actor: VERIFIER_ACTOR });
+      const fence = this.#leader ? { fence: this.#leader.id } : {};
+      await this.#host.commit((current) => fn(current, this.#clock.now()), { actor: VERIFIER_ACTOR, ...fence });
     } catch (err) {
       if (err instanceof TurnoutError && (err.code === 'TURNOUT_ERR_CONFLICT' || err.code === 'TURNOUT_ERR_NOT_FOUND')) {
         this.#logger.info({ reason: err.message }, 'verification transition skipped');

@@ -8,6 +8,10 @@ import { TurnoutError } from '../errors.ts';
 import type { AuditEvent, RoutingSnapshot, RoutingState, Transition } from './model.ts';
 import * as model from './model.ts';
 import type { StateStore } from './store.ts';
+import { isVersionedStore } from './store.ts';
+
+/** Compare-and-set attempts before a change gives up (each lost one means another replica committed). */
+export const MAX_CAS_ATTEMPTS = 50;
 
 export interface ChangeMeta {
   /** Who asked: `admin`, an operator's name, `rollout`… */
@@ -15,12 +19,17 @@ export interface ChangeMeta {
   reason?: string;
   /** The version the caller last saw; a different current version → 412 and nothing changes. */
   ifMatch?: number;
+  /** A lease the writer must still hold when the shared store commits (the rollout leader's). */
+  fence?: string;
 }
 
 /** What commit() accepts: a pure function of the committed state (see model.Transition). */
 export type TransitionFn = (current: RoutingState) => Transition;
 
 export type ChangeListener = (state: RoutingState, event: AuditEvent) => void;
+
+/** Every state this process starts routing by: its own commits and those adopted from a shared store. */
+export type AppliedListener = (state: RoutingState, origin: 'local' | 'remote') => void;
 
 export interface StateManagerOptions {
   store: StateStore;
@@ -36,6 +45,7 @@ export class StateManager {
   readonly #clock: Clock;
   readonly #onListenerError: (err: unknown) => void;
   readonly #listeners = new Set<ChangeListener>();
+  readonly #applied = new Set<AppliedListener>();
   #state: RoutingState;
   #snapshot: RoutingSnapshot;
   #queue: Promise<unknown> = Promise.resolve();
@@ -57,11 +67,20 @@ export class StateManager {
    */
   static async open(options: StateManagerOptions): Promise<StateManager> {
     const clock = options.clock ?? systemClock;
-    const loaded = await options.store.load();
-    if (loaded !== null) return new StateManager(options.store, loaded.state, options);
+    const store = options.store;
+    const loaded = await store.load();
+    if (loaded !== null) return new StateManager(store, loaded.state, options);
     const state = model.freezeState(model.initialState(options.seed, new Date(clock.now()).toISOString()));
-    await options.store.save(state, []);
-    return new StateManager(options.store, state, options);
+    if (isVersionedStore(store)) {
+      // A shared store: the config seeds it only if no replica did so meanwhile (CONTRACT §6).
+      if ((await store.compareAndSave(null, state, [])) !== 'saved') {
+        const current = await store.current();
+        if (current !== null) return new StateManager(store, current, options);
+      }
+      return new StateManager(store, state, options);
+    }
+    await store.save(state, []);
+    return new StateManager(store, state, options);
   }
 
   /** The current routing snapshot: synchronous, frozen, replaced whole on every commit. */
@@ -72,6 +91,41 @@ export class StateManager {
   /** The current committed state (frozen). */
   get state(): RoutingState {
     return this.#state;
+  }
+
+  /**
+   * Called whenever the snapshot is replaced: after this process's commits (`local`, before the
+   * change listeners) and when a newer state committed by another replica is adopted (`remote`).
+   */
+  onApplied(listener: AppliedListener): () => void {
+    this.#applied.add(listener);
+    return () => {
+      this.#applied.delete(listener);
+    };
+  }
+
+  /**
+   * Adopts a state another replica committed, if it is newer than ours (versions only grow, so
+   * the highest wins). Queued like a change, so it never interleaves with one in progress.
+   * Change listeners are not called: the audit event, webhooks and reactions belong to the
+   * replica that made the change.
+   */
+  adopt(state: RoutingState): Promise<boolean> {
+    const run = this.#queue.then(() => this.#adopt(state));
+    this.#queue = run.catch(() => {});
+    return run;
+  }
+
+  /** Re-reads a shared store and adopts what is newer (pub/sub notification, periodic check, reconnect). */
+  refresh(): Promise<boolean> {
+    const store = this.#store;
+    if (!isVersionedStore(store) || this.#closed) return Promise.resolve(false);
+    const run = this.#queue.then(async () => {
+      const current = await store.current();
+      return current === null ? false : this.#adopt(current);
+    });
+    this.#queue = run.catch(() => {});
+    return run;
   }
 
   /** Called after each durable commit, in commit order. Returns an unsubscribe function. */
@@ -122,14 +176,40 @@ export class StateManager {
   }
 
   async #apply(transition: TransitionFn, meta: ChangeMeta): Promise<RoutingState> {
-    const current = this.#state;
-    if (meta.ifMatch !== undefined && meta.ifMatch !== current.version) {
-      throw new TurnoutError(
-        'TURNOUT_ERR_PRECONDITION_FAILED',
-        `If-Match "${meta.ifMatch}" does not match the current version "${current.version}"`,
-      );
+    const store = this.#store;
+    for (let attempt = 1; ; attempt++) {
+      const current = this.#state;
+      if (meta.ifMatch !== undefined && meta.ifMatch !== current.version) {
+        throw new TurnoutError(
+          'TURNOUT_ERR_PRECONDITION_FAILED',
+          `If-Match "${meta.ifMatch}" does not match the current version "${current.version}"`,
+        );
+      }
+      const { next, event } = this.#stamp(current, transition(current), meta);
+      if (!isVersionedStore(store)) {
+        await store.save(next, [event]);
+        return this.#publish(next, event);
+      }
+      // A shared store: the write lands only on the version we computed from. Losing means
+      // another replica committed first: adopt its state and run the transition again on it
+      // (If-Match is then checked against that newer version: 412, as on one process).
+      const outcome = await store.compareAndSave(current.version, next, [event], meta.fence);
+      if (outcome === 'saved') return this.#publish(next, event);
+      if (outcome === 'fenced') throw new TurnoutError('TURNOUT_ERR_CONFLICT', 'this replica no longer holds the rollout lease');
+      const stored = await store.current();
+      if (stored === null) {
+        // The shared store lost its data (Redis restarted empty): the fleet writes back the last
+        // applied state within a heartbeat; until then nothing can be compared against.
+        throw new TurnoutError('TURNOUT_ERR_STATE_UNAVAILABLE', 'the shared state store holds no state yet (it is being restored); try again');
+      }
+      this.#adopt(stored);
+      if (attempt >= MAX_CAS_ATTEMPTS) {
+        throw new TurnoutError('TURNOUT_ERR_CONFLICT', `gave up after ${attempt} concurrent changes by other replicas; try again`);
+      }
     }
-    const result = transition(current);
+  }
+
+  #stamp(current: RoutingState, result: Transition, meta: ChangeMeta): { next: RoutingState; event: AuditEvent } {
     const at = new Date(this.#clock.now()).toISOString();
     const version = current.version + 1;
     const actor = result.event.actor ?? meta.actor;
@@ -144,9 +224,13 @@ export class StateManager {
       actor,
       reason: result.event.reason ?? meta.reason ?? '',
     });
-    await this.#store.save(next, [event]);
+    return { next, event };
+  }
+
+  #publish(next: RoutingState, event: AuditEvent): RoutingState {
     this.#state = next;
     this.#snapshot = model.snapshotOf(next);
+    this.#notifyApplied(next, 'local');
     for (const listener of this.#listeners) {
       try {
         listener(next, event);
@@ -155,5 +239,23 @@ export class StateManager {
       }
     }
     return next;
+  }
+
+  #adopt(state: RoutingState): boolean {
+    if (state.version <= this.#state.version) return false;
+    this.#state = model.freezeState(state);
+    this.#snapshot = model.snapshotOf(this.#state);
+    this.#notifyApplied(this.#state, 'remote');
+    return true;
+  }
+
+  #notifyApplied(state: RoutingState, origin: 'local' | 'remote'): void {
+    for (const listener of this.#applied) {
+      try {
+        listener(state, origin);
+      } catch (err) {
+        this.#onListenerError(err);
+      }
+    }
   }
 }

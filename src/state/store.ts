@@ -39,3 +39,28 @@ export function newestFirst(events: readonly AuditEvent[], limit: number): Audit
   if (!Number.isInteger(limit) || limit <= 0) return [];
   return events.slice(-limit).reverse();
 }
+
+/**
+ * A store shared by several processes (Redis): every change is a compare-and-set on `version`,
+ * so a StateManager that did not see another replica's commit cannot overwrite it (it re-reads
+ * and retries, or answers 412 for a stale If-Match). Memory and file stores have one writer.
+ */
+export interface VersionedStore extends StateStore {
+  /**
+   * Saves only if the stored version is `expected` (null: only if nothing is stored yet) and,
+   * with a fence, only while that lease is still held. Resolves with the outcome; throws
+   * TURNOUT_ERR_STATE_UNAVAILABLE when the store cannot be reached (then nothing is known to change).
+   */
+  compareAndSave(
+    expected: number | null,
+    state: RoutingState,
+    newEvents: readonly AuditEvent[],
+    fence?: string,
+  ): Promise<'saved' | 'conflict' | 'fenced'>;
+  /** The stored state alone (no events), or null. */
+  current(): Promise<RoutingState | null>;
+}
+
+export function isVersionedStore(store: StateStore): store is VersionedStore {
+  return typeof (store as Partial<VersionedStore>).compareAndSave === 'function';
+}

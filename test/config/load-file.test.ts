@@ -119,7 +119,7 @@ t.test('config/turnout.example.yaml loads and sets every field', async (t) => {
   const config = loadConfigFile(file, env);
   t.equal(config.admin.token, TOKEN);
   t.not(config.preview, null);
-  // Every field but state.url (only for redis, which is not supported yet) and routing.verify (off by default) is set explicitly.
+  // Every field but state.url (only for redis) and routing.verify (off by default) is set explicitly.
   const raw = YAML.parse(readFileSync(file, 'utf8')) as Record<string, unknown>;
   const get = (path: string) => path.split('.').reduce<unknown>((node, key) => (node as Record<string, unknown> | undefined)?.[key], raw);
   for (const path of leafPaths(configSchema)) {

@@ -58,7 +58,8 @@ t.test('defaults: the minimal config gets exactly CONTRACT §2', async (t) => {
     healthCheck: { path: '/healthz', intervalMs: 2000, timeoutMs: 1000, unhealthyAfter: 2, healthyAfter: 2 },
     outlier: { consecutiveFailures: 3, ejectMs: 10000, maxEjectionPercent: 50 },
     shutdown: { drainSeconds: 10 },
-    state: { store: 'file', path: './data/state.json' },
+    state: { store: 'file', path: './data/state.json', key: 'turnout' },
+    fleet: { leaseMs: 5000, convergeTimeoutMs: 1000, heartbeatMs: 1000, replica: '' },
     proxy: { trustedProxies: [], maxHeaders: 100, retryBudget: 0.2, upgradeProtocols: ['websocket'], underscoresInHeaders: false },
     metrics: { windowSeconds: 60 },
     notify: { webhooks: [], secret: '' },
@@ -168,7 +169,10 @@ t.test('every rule reports its exact field path and reason', async (t) => {
     ['shutdown.drainSeconds', -1, 'shutdown.drainSeconds: must be between 0 and 3600, got -1'],
     // state
     ['state.store', 'sqlite', 'state.store: must be one of file, memory, redis, got string "sqlite"'],
-    ['state.store', 'redis', 'state.store: redis is not supported yet'],
+    ['state.store', 'redis', 'state.url: required when state.store is redis'],
+    ['state.key', 'a b', 'state.key: must be 1..64 characters'],
+    ['fleet.leaseMs', 100, 'fleet.leaseMs: must be between 300'],
+    ['fleet.replica', 'a/b', 'fleet.replica: must be empty (automatic)'],
     ['state.path', '', 'state.path: must not be empty'],
     ['state.url', 'http://x', 'state.url: must be a redis:// or rediss:// URL'],
     // proxy, metrics, notify
@@ -194,8 +198,8 @@ t.test('every rule reports its exact field path and reason', async (t) => {
 t.test('cross-field rules', async (t) => {
   const base = minimal();
   const table: [Record<string, unknown>, string[]][] = [
-    [{ state: { store: 'redis' } }, ['state.url: required when state.store is redis', 'state.store: redis is not supported yet (use file or memory)']],
-    [{ state: { store: 'redis', url: 'redis://127.0.0.1:6379' } }, ['state.store: redis is not supported yet (use file or memory)']],
+    [{ state: { store: 'redis' } }, ['state.url: required when state.store is redis']],
+    [{ state: { store: 'redis', url: 'redis://127.0.0.1:6379' } }, []],
     [{ listen: { port: 9901 } }, ['admin.port: 9901 is already used by listen.port']],
     [{ preview: { port: 8080 } }, ['preview.port: 8080 is already used by listen.port']],
     [{ listen: { host: '127.0.0.1', port: 9000 }, preview: { host: '127.0.0.2', port: 9000 } }, []],
@@ -238,7 +242,6 @@ t.test('every issue is reported at once, in one multi-line message', async (t) =
     'upstreams.green.targets[0]',
     'routing.canaryWeight',
     'state.url',
-    'state.store',
   ]);
   const lines = e.message.split('\n');
   t.equal(lines[0], 'config/turnout.yaml: invalid configuration');

@@ -19,8 +19,16 @@ const ALLOWED: Record<string, { value: string[]; types?: string[] }> = {
   rollout: { value: ['domain', 'errors', 'state'], types: ['config', 'metrics'] },
   admin: { value: ['domain', 'errors', 'state', 'rollout'], types: ['config', 'metrics', 'upstream'] },
   client: { value: ['domain', 'errors'], types: ['admin', 'rollout', 'state'] },
+  // Replicas sharing one Redis (CONTRACT §6): the Redis store, lease, heartbeats, acks, and the
+  // Redis transport of the telemetry channel (a fleet-wide Telemetry fed with every replica's deltas).
+  fleet: { value: ['domain', 'errors', 'state', 'metrics', 'channels'], types: ['config', 'rollout', 'upstream'] },
   demo: { value: [] },
   runtime: { value: [] },
+  // Snapshots down, telemetry up (DESIGN.md "One control plane, many data planes"): the worker-side
+  // aggregator and the control-plane merger speak metrics' and upstream's vocabulary.
+  channels: { value: ['domain', 'errors', 'metrics', 'upstream'], types: ['state', 'config'] },
+  // The supervisor: fork, replace, drain; it moves channel messages and never sees a request.
+  workers: { value: ['domain', 'errors', 'channels'], types: ['config', 'state'] },
 };
 /** The composition root and entry points see everything. */
 const ROOTS = new Set(['app', 'server', 'cli', 'demo']);
