@@ -17,6 +17,7 @@ import { noopRecorder } from './metrics/recorder.ts';
 import { createMetricsRegistry } from './metrics/prometheus.ts';
 import { createDataPlane } from './proxy/data-plane.ts';
 import { createProxyListener } from './proxy/listener.ts';
+import { createResponseLog } from './proxy/access-log.ts';
 import { RolloutController } from './rollout/controller.ts';
 import { buildAdminServer } from './admin/server.ts';
 
@@ -84,7 +85,8 @@ export async function buildApp(config: TurnoutConfig, options: AppOptions = {}):
   });
 
   const onHealthChange = (target: { colour: Colour; url: string }, available: boolean, why: string) =>
-    logger.warn({ colour: target.colour, target: target.url, available }, `target ${available ? 'available' : 'unavailable'}: ${why}`);
+    // A target coming back is good news (info); one going away is what an operator looks for (warn).
+    logger[available ? 'info' : 'warn']({ colour: target.colour, target: target.url, available }, `target ${available ? 'available' : 'unavailable'}: ${why}`);
   const makePool = (colour: Colour) =>
     new ColourPool(colour, config.upstreams[colour].targets, {
       clock,
@@ -106,6 +108,7 @@ export async function buildApp(config: TurnoutConfig, options: AppOptions = {}):
     pools,
     getSnapshot: () => state.snapshot,
     recorder: options.record === false ? noopRecorder : telemetry,
+    responseLog: createResponseLog({ logger, access: config.log.access }),
     routing: config.routing,
     proxy: config.proxy,
     responseMs: config.timeouts.responseMs,

@@ -191,6 +191,7 @@ export const configSchema: ObjectSpec = obj({
     retryBudget: { kind: 'number', default: 0.2, min: 0, max: 1 },
   }),
   metrics: obj({ windowSeconds: int(60, 10, 3600) }),
+  log: obj({ access: bool(false) }),
   notify: obj({
     webhooks: { kind: 'array', items: str(undefined, webhookUrl), default: [], unique: true },
     secret: str(''),
