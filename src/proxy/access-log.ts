@@ -1,7 +1,8 @@
 // What the data plane tells the operator about each answered request, through pino:
 //   - `log.access: true`: one JSON line per proxied request (`msg: "access"`, at info) with the
 //     service, colour, target, method, url, status, duration, bytes, and the upstream cause of a
-//     failed attempt (a refused, reset or timed-out target; no healthy target).
+//     failed attempt (a refused, reset or timed-out target; no healthy target), as `cause`, or as
+//     `retriedAfter` when a retry on another target then answered.
 //   - `log.access: false` (the default): only the causes of 502/503/504 answers, at warn, at most
 //     `limit` lines per `windowMs`; the next line after a window that dropped some says how many.
 //     Before this, the cause of a 502 was dropped: the client's body must not carry it (CONTRACT
@@ -70,6 +71,8 @@ export function createResponseLog(options: ResponseLogOptions): ResponseLog {
     return {
       ended(req, colour, target, status, durationMs, bytes, cause, complete) {
         const why = status === CLIENT_CLOSED ? undefined : describeCause(status, target, cause);
+        // A good answer with a cause came from a retry: the first attempt's failure, named as such.
+        const causeKey = why !== undefined && status < 500 && complete ? 'retriedAfter' : 'cause';
         logger.info(
           {
             service,
@@ -80,7 +83,7 @@ export function createResponseLog(options: ResponseLogOptions): ResponseLog {
             status,
             durationMs: Math.round(durationMs * 1000) / 1000,
             bytes,
-            ...(why === undefined ? {} : { cause: why }),
+            ...(why === undefined ? {} : { [causeKey]: why }),
             ...(complete ? {} : { complete: false }),
           },
           'access',

@@ -169,3 +169,17 @@ t.test('describeCause', async (t) => {
     else t.match(got, want, `${status} ${cause?.message ?? ''}`);
   }
 });
+
+t.test('log.access: a retried request names the first failure as retriedAfter', async (t) => {
+  const blue = await startUpstream(t, 'blue');
+  const dead = `http://127.0.0.1:${await deadPort()}`;
+  const { logger, lines } = capture();
+  const run = await startApp(t, { upstreams: { blue: { targets: [dead, blue.url] }, green: { targets: [blue.url] } }, log: { access: true } }, { logger, background: false });
+  // Round robin starts at the dead target for one of the first two requests; GET is retried.
+  for (let i = 0; i < 2; i++) t.equal((await fetch(`${run.proxy}/r${i}`)).status, 200);
+  await waitFor(() => access(lines).length === 2, 'two access lines');
+  const retried = access(lines).filter((l) => 'retriedAfter' in l);
+  t.equal(retried.length, 1, 'one of them was retried');
+  t.match(retried[0], { status: 200, target: blue.url, retriedAfter: { kind: 'refused' } });
+  t.notOk(access(lines).some((l) => 'cause' in l), 'no cause on a 200');
+});
