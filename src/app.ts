@@ -17,6 +17,7 @@ import { noopRecorder } from './metrics/recorder.ts';
 import { createMetricsRegistry } from './metrics/prometheus.ts';
 import { createDataPlane } from './proxy/data-plane.ts';
 import { createProxyListener } from './proxy/listener.ts';
+import { createResponseLog } from './proxy/access-log.ts';
 import { RolloutController } from './rollout/controller.ts';
 import { VerificationController } from './rollout/verification.ts';
 import { buildAdminServer } from './admin/server.ts';
@@ -33,8 +34,10 @@ import type { FleetTelemetry } from './fleet/telemetry.ts';
 export interface AppOptions {
   readonly clock?: Clock;
   readonly random?: RandomSource;
-  /** A pino logger, or false for silence (tests). Default: info to stdout. */
+  /** A pino logger, or false for silence (tests). Default: info to stdout (see defaultLogger). */
   readonly logger?: Logger | false;
+  /** Where the default logger writes: a file descriptor or a path (default 1, stdout). */
+  readonly logDestination?: number | string;
   /** Overrides `config.state` (tests use a MemoryStore they keep). */
   readonly store?: StateStore;
   /** Start active health checks and the rollout timer (default true). */
@@ -92,9 +95,19 @@ function openStore(config: TurnoutConfig): StateStore {
   }
 }
 
+/**
+ * The process's logger: pino, info and up, one JSON line each, through pino's own default
+ * destination (sonic-boom, asynchronous: while one write is in flight the next lines queue, so
+ * under load an access log line per request does not cost a write(2) each; pino flushes it when
+ * the process exits). `dest`: a file descriptor or a path.
+ */
+export function defaultLogger(dest: number | string = 1): Logger {
+  return pino({ name: 'turnout' }, pino.destination({ dest, sync: false }));
+}
+
 export async function buildApp(config: TurnoutConfig, options: AppOptions = {}): Promise<TurnoutApp> {
   const clock = options.clock ?? systemClock;
-  const logger = options.logger === false ? pino({ level: 'silent' }) : options.logger ?? pino({ name: 'turnout' });
+  const logger = options.logger === false ? pino({ level: 'silent' }) : options.logger ?? defaultLogger(options.logDestination);
   const background = options.background ?? true;
 
   // A fleet: the store is Redis, shared with every replica of the same state.url and state.key.
@@ -125,7 +138,8 @@ export async function buildApp(config: TurnoutConfig, options: AppOptions = {}):
   });
 
   const onHealthChange = (target: { colour: Colour; url: string }, available: boolean, why: string) =>
-    logger.warn({ colour: target.colour, target: target.url, available }, `target ${available ? 'available' : 'unavailable'}: ${why}`);
+    // A target coming back is good news (info); one going away is what an operator looks for (warn).
+    logger[available ? 'info' : 'warn']({ colour: target.colour, target: target.url, available }, `target ${available ? 'available' : 'unavailable'}: ${why}`);
   const makePool = (colour: Colour) =>
     new ColourPool(colour, config.upstreams[colour].targets, {
       clock,
@@ -171,6 +185,7 @@ export async function buildApp(config: TurnoutConfig, options: AppOptions = {}):
     pools,
     getSnapshot: () => state.snapshot,
     recorder: options.record === false ? noopRecorder : (fleetTelemetry?.recorder ?? telemetry),
+    responseLog: createResponseLog({ logger, access: config.log.access }),
     routing: config.routing,
     proxy: config.proxy,
     responseMs: config.timeouts.responseMs,

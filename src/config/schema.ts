@@ -245,6 +245,7 @@ export const configSchema: ObjectSpec = obj({
     underscoresInHeaders: bool(false),
   }),
   metrics: obj({ windowSeconds: int(60, 10, 3600) }),
+  log: obj({ access: bool(false) }),
   notify: obj({
     webhooks: { kind: 'array', items: str(undefined, webhookUrl), default: [], unique: true },
     secret: str(''),

@@ -114,6 +114,12 @@ export interface MetricsConfig {
   readonly windowSeconds: number;
 }
 
+/** Logging beyond the lifecycle lines (src/proxy/access-log.ts). */
+export interface LogConfig {
+  /** One JSON line per proxied request; off: only 502/503/504 causes, at warn, rate-limited. */
+  readonly access: boolean;
+}
+
 export interface NotifyConfig {
   readonly webhooks: readonly string[];
   readonly secret: string;
@@ -133,5 +139,6 @@ export interface TurnoutConfig {
   readonly fleet: FleetConfig;
   readonly proxy: ProxyConfig;
   readonly metrics: MetricsConfig;
+  readonly log: LogConfig;
   readonly notify: NotifyConfig;
 }

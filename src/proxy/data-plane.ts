@@ -7,6 +7,7 @@ import { systemClock, type Clock, type Colour, type RandomSource } from '../doma
 import { ERRORS, errorBody, type ErrorCode } from '../errors.ts';
 import type { ProxyConfig, RoutingConfig } from '../config/types.ts';
 import type { Recorder } from '../metrics/recorder.ts';
+import type { ResponseLog } from './access-log.ts';
 import type { RoutingSnapshot } from '../state/model.ts';
 import { readCookie } from '../routing/cookies.ts';
 import { decide } from '../routing/decide.ts';
@@ -28,6 +29,8 @@ export interface DataPlaneDeps {
   readonly pools: Readonly<Record<Colour, ColourPool>>;
   readonly getSnapshot: () => RoutingSnapshot;
   readonly recorder: Recorder;
+  /** Access log / gateway-error causes (src/proxy/access-log.ts); none: nothing is logged. */
+  readonly responseLog?: ResponseLog;
   readonly routing: RoutingConfig;
   readonly proxy: ProxyConfig;
   readonly role: ListenerRole;
@@ -68,6 +71,7 @@ export function createDataPlane(deps: DataPlaneDeps): DataPlane {
     recorder: deps.recorder,
     retryBudgets: { blue: new RetryBudget(deps.proxy.retryBudget), green: new RetryBudget(deps.proxy.retryBudget) },
     exposeColour: routing.exposeColourHeader,
+    ...(deps.responseLog ? { responses: deps.responseLog } : {}),
   };
   const override = routing.override;
   const sticky = routing.sticky;

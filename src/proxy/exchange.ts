@@ -17,6 +17,7 @@ import { ERRORS, errorBody } from '../errors.ts';
 import { classifyUpstreamError, gatewayErrorBody, isRetryable, NO_HEALTHY_TARGET, type Failure } from './failure.ts';
 import { forwardResponseHeaders, type OutgoingHeaders } from './headers.ts';
 import type { RetryBudget } from './retry-budget.ts';
+import { CLIENT_CLOSED, type ResponseLog } from './access-log.ts';
 
 /** RFC 9110 §9.2.2; without a body, so a retry can replay the whole request. */
 const IDEMPOTENT = new Set(['GET', 'HEAD', 'OPTIONS', 'TRACE', 'PUT', 'DELETE']);
@@ -27,6 +28,8 @@ export interface ExchangeContext {
   readonly retryBudgets: Readonly<Record<Colour, RetryBudget>>;
   /** `x-turnout-colour` on every proxied response. */
   readonly exposeColour: boolean;
+  /** Told once per request when its response closes (access log, gateway-error causes). */
+  readonly responses?: ResponseLog;
 }
 
 const kExchange = Symbol('turnout.exchange');
@@ -61,6 +64,10 @@ export class Exchange implements Dispatcher.DispatchHandler {
   /** At most one retry per request: a second failure is answered, not chased round the pool. */
   private retried = false;
   private done = false;
+  // For ctx.responses: the whole request's time, body bytes sent, the last attempt's error.
+  private readonly accepted = performance.now();
+  private bytes = 0;
+  private cause: Error | undefined;
 
   constructor(
     req: IncomingMessage,
@@ -122,6 +129,8 @@ export class Exchange implements Dispatcher.DispatchHandler {
 
   /** The client's connection closed (normally after the answer, or early: a hang-up). */
   clientClosed(): void {
+    const res = this.res;
+    this.ctx.responses?.ended(this.req, this.colour, this.target, res.headersSent ? res.statusCode : CLIENT_CLOSED, performance.now() - this.accepted, this.bytes, this.cause, res.writableFinished);
     if (this.done || this.res.writableFinished) return;
     this.clientGone = true;
     // Cancel the upstream request: it would be work for an answer nobody reads.
@@ -150,6 +159,7 @@ export class Exchange implements Dispatcher.DispatchHandler {
   }
 
   onData(chunk: Buffer): boolean {
+    this.bytes += chunk.length;
     if (this.res.write(chunk)) return true;
     this.res.once('drain', onResponseDrain);
     return false;
@@ -161,6 +171,7 @@ export class Exchange implements Dispatcher.DispatchHandler {
   }
 
   onError(err: Error): void {
+    this.cause = err;
     if (this.clientGone) {
       this.finish(this.statusCode, 'client_abort');
       return;
@@ -211,6 +222,7 @@ export class Exchange implements Dispatcher.DispatchHandler {
     if (this.ctx.exposeColour) headers.push('x-turnout-colour', this.colour);
     this.res.writeHead(status, headers);
     this.res.end(body);
+    this.bytes = body.length; // ASCII JSON
     // An unread request body would otherwise stall the connection; drop it.
     if (!this.req.complete) this.req.resume();
   }

@@ -6,11 +6,13 @@ import { existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { requireTool } from '../helpers/tools.ts';
 
 const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..', '..');
 const turnoutBuilt = existsSync(path.join(root, 'dist', 'cli.js'));
 
 interface Results {
+  meta: { tools: { latency: string } };
   contenders: { id: string; status: 'ok' | 'skipped' | 'failed'; reason?: string }[];
   throughput: { summary: Record<string, { rps: number } | null> };
   latency: { summary: Record<string, { p99: number } | null> };
@@ -53,6 +55,15 @@ t.test('bench --smoke prints a table and writes results for every contender', { 
     t.match(stdout, new RegExp(`\\| ${c.id}\\s+\\| \\d`), `${c.id}: a row with figures`);
   }
   t.equal(results.verdicts.length, 6, 'one verdict per target, plus the low-memory RSS line');
+  // The bench runs without nginx and wrk (it says so in its table); this test says so as a skip.
+  await t.test('the nginx reference ran', async (t) => {
+    if (requireTool(t, 'nginx', 'nginx-light') === undefined) return;
+    t.equal(results.contenders.find((c) => c.id === 'nginx')?.status, 'ok', 'nginx contender measured');
+  });
+  await t.test('paced latency measured with wrk', async (t) => {
+    if (requireTool(t, 'wrk') === undefined) return;
+    t.equal(results.meta.tools.latency, 'wrk', 'latency tool');
+  });
   if (turnoutBuilt) {
     t.ok(results.flip && results.flip.requests > 0, 'flip under load ran');
   }

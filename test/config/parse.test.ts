@@ -62,6 +62,7 @@ t.test('defaults: the minimal config gets exactly CONTRACT §2', async (t) => {
     fleet: { leaseMs: 5000, convergeTimeoutMs: 1000, heartbeatMs: 1000, replica: '' },
     proxy: { trustedProxies: [], maxHeaders: 100, retryBudget: 0.2, upgradeProtocols: ['websocket'], underscoresInHeaders: false },
     metrics: { windowSeconds: 60 },
+    log: { access: false },
     notify: { webhooks: [], secret: '' },
   };
   t.strictSame(config, expected);

@@ -1,4 +1,5 @@
-// The dashboard in a real browser (Debian's chromium, driven by playwright-core) against a real
+// The dashboard in a real browser (Debian's chromium, or without it the Chromium that the npm
+// package @sparticuz/chromium ships; driven by playwright-core) against a real
 // Turnout with real upstreams and traffic; headers and assets are test/admin/dashboard.test.ts.
 // The page runs under its strict CSP, so a violation would show up here as a console error.
 // Covered: the token flow (a bad token is refused and never stored), the state on screen, the
@@ -6,25 +7,49 @@
 // change made elsewhere, a 412 shown when the state moved under an open confirmation, and a
 // rollout started, paused and aborted from the page. Screenshots land in test/artifacts/
 // (ignored by git) for a person to look at.
-import { mkdirSync, existsSync } from 'node:fs';
+import { mkdirSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import t from 'tap';
 import { chromium, type Browser, type Page } from 'playwright-core';
 import { startApp, TEST_TOKEN } from '../helpers/app.ts';
 import { startUpstream } from '../helpers/upstream.ts';
+import { findTool, skipOrFail } from '../helpers/tools.ts';
 
-const CHROMIUM = process.env.CHROMIUM_PATH ?? '/usr/bin/chromium';
 const TOKEN = TEST_TOKEN;
 const ARTIFACTS = fileURLToPath(new URL('../artifacts/', import.meta.url));
+const BASE_ARGS = ['--no-sandbox', '--disable-gpu', '--disable-quic', '--no-first-run', '--disable-background-networking', '--disable-component-update', '--disable-sync'];
 
-// No silent skip: without the browser this test fails and says how to get one.
-if (!existsSync(CHROMIUM)) {
-  t.fail(`no chromium at ${CHROMIUM}: apt-get install chromium (.ci/run does)`);
-} else {
-  await run();
+/**
+ * A browser: CHROMIUM_PATH, else Debian's chromium, else the one @sparticuz/chromium ships inside
+ * the npm package (unpacked to the temp dir on first use; no download). Undefined only where that
+ * package has no build (it ships Linux x64/arm64).
+ */
+async function findBrowser(): Promise<{ executablePath: string; args: string[]; source: string } | undefined> {
+  if (process.env.CHROMIUM_PATH) return { executablePath: process.env.CHROMIUM_PATH, args: BASE_ARGS, source: 'CHROMIUM_PATH' };
+  const debian = findTool('chromium');
+  if (debian !== undefined) return { executablePath: debian, args: BASE_ARGS, source: debian };
+  try {
+    const { default: packaged } = await import('@sparticuz/chromium');
+    // Its flags (software GL through SwiftShader…) without the two made for one-shot serverless
+    // use: playwright chooses the headless mode itself, and --single-process cannot open a second
+    // browser context. `locale` is set per context: with LANG=C.UTF-8 this build reports
+    // `en-US@posix`, which Intl (uPlot's date axis) rejects.
+    const args = packaged.args.filter((a) => a !== '--single-process' && !a.startsWith('--headless'));
+    return { executablePath: await packaged.executablePath(), args: [...args, ...BASE_ARGS], source: '@sparticuz/chromium' };
+  } catch {
+    return undefined;
+  }
 }
 
-async function run(): Promise<void> {
+const browserFound = await findBrowser();
+if (browserFound === undefined) {
+  skipOrFail(t, 'chromium not installed (apt-get install chromium), and @sparticuz/chromium has no build for this platform');
+} else {
+  t.comment(`browser: ${browserFound.source}`);
+  await run(browserFound);
+}
+
+async function run(browserFound: { executablePath: string; args: string[] }): Promise<void> {
   // A real Turnout with real upstreams (two blue targets, one green that fails now and then),
   // and light traffic through the proxy so the observed split, targets and charts have data.
   const blue1 = await startUpstream(t, 'blue-1');
@@ -47,14 +72,11 @@ async function run(): Promise<void> {
   const traffic = startTraffic(turnout.proxy);
   t.teardown(() => traffic.stop());
   // Everything async is set up before the first subtest: tap ends the root once its queue idles.
-  const browser: Browser = await chromium.launch({
-    executablePath: CHROMIUM,
-    args: ['--no-sandbox', '--disable-gpu', '--disable-quic', '--no-first-run', '--disable-background-networking', '--disable-component-update', '--disable-sync'],
-  });
+  const browser: Browser = await chromium.launch({ executablePath: browserFound.executablePath, args: browserFound.args });
   t.teardown(() => browser.close());
 
   t.test('an operator drives a release from the page', async (t) => {
-    const context = await browser.newContext({ viewport: { width: 1280, height: 800 } });
+    const context = await browser.newContext({ viewport: { width: 1280, height: 800 }, locale: 'en-US' });
     t.teardown(() => context.close());
     const page = await context.newPage();
     const problems = watchProblems(page);
@@ -235,7 +257,7 @@ async function run(): Promise<void> {
   });
 
   t.test('a phone-sized viewport', async (t) => {
-    const context = await browser.newContext({ viewport: { width: 390, height: 844 }, deviceScaleFactor: 2, isMobile: true, hasTouch: true });
+    const context = await browser.newContext({ viewport: { width: 390, height: 844 }, deviceScaleFactor: 2, isMobile: true, hasTouch: true, locale: 'en-US' });
     t.teardown(() => context.close());
     const page = await context.newPage();
     const problems = watchProblems(page);

@@ -2,7 +2,6 @@
 // promtool checks the scrape config and every dashboard query (as recording rules), and every
 // metric a query names exists in a real registry's output.
 import t from 'tap';
-import { spawnSync } from 'node:child_process';
 import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -11,19 +10,13 @@ import { createMetricsRegistry } from '../../src/metrics/prometheus.ts';
 import { HealthChecker } from '../../src/upstream/health-check.ts';
 import { ColourPool } from '../../src/upstream/pool.ts';
 import { snapshotOf } from '../../src/state/model.ts';
+import { checkWithTool } from '../helpers/tools.ts';
 
-const PROMTOOL = '/usr/bin/promtool';
 const root = new URL('../../', import.meta.url);
-
-function promtool(...args: string[]) {
-  const r = spawnSync(PROMTOOL, args, { encoding: 'utf8', timeout: 20_000 });
-  return { status: r.status, output: `${r.stdout ?? ''}${r.stderr ?? ''}${r.error ?? ''}` };
-}
 
 t.test('config/prometheus.yml scrapes the demo admin listener', async (t) => {
   const file = new URL('config/prometheus.yml', root).pathname;
-  const check = promtool('check', 'config', file);
-  t.equal(check.status, 0, check.output);
+  await checkWithTool(t, 'promtool check config', 'promtool', ['check', 'config', file]);
   const text = readFileSync(file, 'utf8');
   t.match(text, /metrics_path: \/metrics/);
   t.match(text, /"127\.0\.0\.1:9901"/);
@@ -45,8 +38,7 @@ t.test('config/grafana-dashboard.json: valid queries over metrics that exist', a
   const dir = mkdtempSync(join(tmpdir(), 'turnout-dash-'));
   t.teardown(() => rmSync(dir, { recursive: true, force: true }));
   writeFileSync(join(dir, 'rules.yml'), rules.join('\n') + '\n');
-  const check = promtool('check', 'rules', join(dir, 'rules.yml'));
-  t.equal(check.status, 0, `every query parses: ${check.output}`);
+  await checkWithTool(t, 'every query parses (promtool check rules)', 'promtool', ['check', 'rules', join(dir, 'rules.yml')]);
 
   const clock = { now: () => 0 };
   const make = (colour: 'blue' | 'green') =>

@@ -1,6 +1,6 @@
 // Webhook delivery counters reach /metrics (issue 5: failures are logged and counted).
 import t from 'tap';
-import { spawnSync } from 'node:child_process';
+import { checkWithTool } from '../helpers/tools.ts';
 import { ColourPool } from '../../src/upstream/pool.ts';
 import { Telemetry } from '../../src/metrics/telemetry.ts';
 import { createMetricsRegistry } from '../../src/metrics/prometheus.ts';
@@ -26,6 +26,5 @@ t.test('webhook counters are exported and pass promtool', async (t) => {
   t.match(text, /turnout_webhook_failures_total 11/);
   stats.failedAttempts = 12;
   t.match(await registry.metrics(), /turnout_webhook_failures_total 12/, 'read at scrape time');
-  const check = spawnSync('/usr/bin/promtool', ['check', 'metrics'], { input: text, encoding: 'utf8' });
-  t.equal(check.status, 0, `promtool: ${check.stdout}${check.stderr}`);
+  await checkWithTool(t, 'promtool accepts the output', 'promtool', ['check', 'metrics'], text);
 });
