@@ -21,6 +21,11 @@ const ALLOWED: Record<string, { value: string[]; types?: string[] }> = {
   client: { value: ['domain', 'errors'], types: ['admin', 'rollout', 'state'] },
   demo: { value: [] },
   runtime: { value: [] },
+  // Snapshots down, telemetry up (DESIGN.md "One control plane, many data planes"): the worker-side
+  // aggregator and the control-plane merger speak metrics' and upstream's vocabulary.
+  channels: { value: ['domain', 'errors', 'metrics', 'upstream'], types: ['state', 'config'] },
+  // The supervisor: fork, replace, drain; it moves channel messages and never sees a request.
+  workers: { value: ['domain', 'errors', 'channels'], types: ['config', 'state'] },
 };
 /** The composition root and entry points see everything. */
 const ROOTS = new Set(['app', 'server', 'cli', 'demo']);
