@@ -85,5 +85,7 @@ export interface TurnoutConfig {
   readonly state: StateConfig;
   readonly proxy: ProxyConfig;
   readonly metrics: MetricsConfig;
+  /** CONTRACT §7: data-plane processes; `auto` = os.availableParallelism(). 1 = a single process. */
+  readonly workers: number | 'auto';
   readonly notify: NotifyConfig;
 }
