@@ -60,6 +60,7 @@ t.test('defaults: the minimal config gets exactly CONTRACT §2', async (t) => {
     state: { store: 'file', path: './data/state.json' },
     proxy: { trustedProxies: [], maxHeaders: 100, retryBudget: 0.2 },
     metrics: { windowSeconds: 60 },
+    workers: 1,
     notify: { webhooks: [], secret: '' },
   };
   t.strictSame(config, expected);
