@@ -10,15 +10,23 @@ import { StateManager } from './state/manager.ts';
 import type { StateStore } from './state/store.ts';
 import { MemoryStore } from './state/memory-store.ts';
 import { FileStore } from './state/file-store.ts';
-import { ColourPool } from './upstream/pool.ts';
+import type { ColourPool } from './upstream/pool.ts';
 import { HealthChecker } from './upstream/health-check.ts';
 import { Telemetry } from './metrics/telemetry.ts';
 import { noopRecorder } from './metrics/recorder.ts';
 import { createMetricsRegistry } from './metrics/prometheus.ts';
-import { createDataPlane } from './proxy/data-plane.ts';
-import { createProxyListener } from './proxy/listener.ts';
 import { RolloutController } from './rollout/controller.ts';
 import { buildAdminServer } from './admin/server.ts';
+import { DEFAULT_SERVICE, type SnapshotPublisher, type TargetHealth } from './channels/types.ts';
+import { LocalSnapshotChannel } from './channels/local.ts';
+import { AppliedSnapshot } from './channels/applied.ts';
+import { IpcControlChannel } from './channels/ipc.ts';
+import { ReplayClock, TelemetryMerger } from './channels/merge.ts';
+import { makeListeners, makePools } from './compose.ts';
+import { Supervisor, defaultListenMode } from './workers/supervisor.ts';
+import { drainServers } from './workers/drain.ts';
+import { resolveWorkers } from './workers/count.ts';
+import type { ListenMode } from './workers/protocol.ts';
 
 export interface AppOptions {
   readonly clock?: Clock;
@@ -35,6 +43,8 @@ export interface AppOptions {
    * /api/v1/upstreams see no traffic.
    */
   readonly record?: boolean;
+  /** How workers share the listeners (default: reuseport where the platform has it). */
+  readonly listenMode?: ListenMode;
 }
 
 export interface ListeningAddresses {
@@ -52,8 +62,11 @@ export interface TurnoutApp {
   readonly health: HealthChecker;
   readonly rollouts: RolloutController;
   readonly admin: FastifyInstance;
-  readonly proxy: http.Server;
+  /** The proxy listener of the single process; null with workers > 1 (the workers listen). */
+  readonly proxy: http.Server | null;
   readonly preview: http.Server | null;
+  /** The data-plane workers (CONTRACT §7); null with workers: 1. */
+  readonly workers: Supervisor | null;
   /** False once shutdown began: /readyz answers 503. */
   readonly accepting: boolean;
   listen(): Promise<ListeningAddresses>;
@@ -72,6 +85,13 @@ function openStore(config: TurnoutConfig): StateStore {
   }
 }
 
+/** A worker that has not acked a snapshot by then is reported as lagging (and the change answers). */
+const PUBLISH_TIMEOUT_MS = 5000;
+
+function urlOf(host: string, port: number): string {
+  return `http://${host.includes(':') ? `[${host}]` : host}:${port}`;
+}
+
 export async function buildApp(config: TurnoutConfig, options: AppOptions = {}): Promise<TurnoutApp> {
   const clock = options.clock ?? systemClock;
   const logger = options.logger === false ? pino({ level: 'silent' }) : options.logger ?? pino({ name: 'turnout' });
@@ -85,37 +105,74 @@ export async function buildApp(config: TurnoutConfig, options: AppOptions = {}):
 
   const onHealthChange = (target: { colour: Colour; url: string }, available: boolean, why: string) =>
     logger.warn({ colour: target.colour, target: target.url, available }, `target ${available ? 'available' : 'unavailable'}: ${why}`);
-  const makePool = (colour: Colour) =>
-    new ColourPool(colour, config.upstreams[colour].targets, {
-      clock,
-      outlier: config.outlier,
-      onHealthChange,
-      dispatcher: {
-        connectMs: config.timeouts.connectMs,
-        responseMs: config.timeouts.responseMs,
-        connections: 256,
-      },
-    });
-  const pools: Record<Colour, ColourPool> = { blue: makePool('blue'), green: makePool('green') };
+  const pools = makePools(config, clock, onHealthChange);
+  const workerCount = resolveWorkers(config.workers);
 
-  const telemetry = new Telemetry({ pools, windowSeconds: config.metrics.windowSeconds, clock });
+  // With workers, Telemetry is fed by the merger's replays, stamped with each delta's second.
+  const telemetryClock = workerCount > 1 ? new ReplayClock(clock) : clock;
+  const telemetry = new Telemetry({ pools, windowSeconds: config.metrics.windowSeconds, clock: telemetryClock });
   const health = new HealthChecker({ pools, config: config.healthCheck, clock, logger });
   const rollouts = new RolloutController({ state, windows: telemetry, clock, logger, notify: config.notify });
 
-  const dataPlaneDeps = {
-    pools,
-    getSnapshot: () => state.snapshot,
-    recorder: options.record === false ? noopRecorder : telemetry,
-    routing: config.routing,
-    proxy: config.proxy,
-    responseMs: config.timeouts.responseMs,
-    ...(options.random ? { random: options.random } : {}),
+  // Snapshots down (channels/): every commit and every probe verdict reaches every data plane,
+  // and a change answers only once all of them acked it.
+  let publisher: SnapshotPublisher;
+  let proxy: http.Server | null = null;
+  let preview: http.Server | null = null;
+  let workers: Supervisor | null = null;
+  if (workerCount === 1) {
+    // One process: the in-process transport, and the data plane records straight into Telemetry.
+    const local = new LocalSnapshotChannel();
+    const applied = new AppliedSnapshot({ initial: state.snapshot });
+    local.subscribe(applied.apply);
+    publisher = local;
+    ({ proxy, preview } = makeListeners(config, {
+      pools,
+      getSnapshot: () => applied.routing!,
+      recorder: options.record === false ? noopRecorder : telemetry,
+      ...(options.random ? { random: options.random } : {}),
+    }));
+  } else {
+    const ipc = new IpcControlChannel();
+    const merger = new TelemetryMerger({ telemetry, pools, clock: telemetryClock as ReplayClock });
+    ipc.subscribe((delta) => merger.merge(delta));
+    ipc.onGone((id) => merger.forget(id));
+    publisher = ipc;
+    workers = new Supervisor({
+      count: workerCount,
+      exec: new URL(import.meta.url.endsWith('.ts') ? './worker.ts' : './worker.js', import.meta.url).pathname,
+      config,
+      mode: options.listenMode ?? defaultListenMode(),
+      channel: ipc,
+      logger,
+    });
+  }
+  const healthOf = (): TargetHealth => ({
+    blue: pools.blue.targets.map((t) => t.probeHealthy),
+    green: pools.green.targets.map((t) => t.probeHealthy),
+  });
+  const publish = async () => {
+    const snapshot = state.snapshot;
+    const c = await publisher.publish({ service: DEFAULT_SERVICE, version: snapshot.version, routing: snapshot, health: healthOf() }, PUBLISH_TIMEOUT_MS);
+    if (c.lagging.length > 0) logger.warn({ version: snapshot.version, lagging: c.lagging }, `snapshot ${snapshot.version} applied by ${c.applied}/${c.replicas} workers`);
   };
-  const proxy = createProxyListener(createDataPlane({ ...dataPlaneDeps, role: 'main' }), config.timeouts);
-  const preview = config.preview ? createProxyListener(createDataPlane({ ...dataPlaneDeps, role: 'preview' }), config.timeouts) : null;
+  await publish();
+  state.publishTo(publish);
+  if (workers !== null) {
+    // Health has one owner per machine: the control plane's checker. Each verdict goes down the
+    // same channel as commits (not awaited: nobody waits for a probe).
+    for (const pool of Object.values(pools) as ColourPool[]) {
+      const set = pool.setProbeHealth.bind(pool);
+      pool.setProbeHealth = (target, healthy, why) => {
+        const changed = target.probeHealthy !== healthy;
+        set(target, healthy, why);
+        if (changed) void publish();
+      };
+    }
+  }
 
   let accepting = true;
-  const isReady = () => accepting && pools[state.snapshot.active].hasAvailable();
+  const isReady = () => accepting && (workers === null || workers.ready > 0) && pools[state.snapshot.active].hasAvailable();
   const metricsRegistry = createMetricsRegistry({ telemetry, pools, getSnapshot: () => state.snapshot, health, rollouts });
   const admin = await buildAdminServer({
     token: config.admin.token,
@@ -151,13 +208,22 @@ export async function buildApp(config: TurnoutConfig, options: AppOptions = {}):
     admin,
     proxy,
     preview,
+    workers,
     get accepting() {
       return accepting;
     },
     async listen() {
       const adminUrl = await admin.listen({ host: config.admin.host, port: config.admin.port });
-      const proxyUrl = await listenOn(proxy, config.listen.host, config.listen.port);
-      const previewUrl = preview && config.preview ? await listenOn(preview, config.preview.host, config.preview.port) : null;
+      let proxyUrl: string;
+      let previewUrl: string | null = null;
+      if (workers !== null) {
+        const ports = await workers.start();
+        proxyUrl = urlOf(config.listen.host, ports.proxyPort);
+        if (config.preview && ports.previewPort !== null) previewUrl = urlOf(config.preview.host, ports.previewPort);
+      } else {
+        proxyUrl = await listenOn(proxy!, config.listen.host, config.listen.port);
+        previewUrl = preview && config.preview ? await listenOn(preview, config.preview.host, config.preview.port) : null;
+      }
       if (background) {
         health.start();
         rollouts.start();
@@ -174,22 +240,14 @@ export async function buildApp(config: TurnoutConfig, options: AppOptions = {}):
     accepting = false;
     rollouts.stop();
     health.stop();
-    const servers = [proxy, preview].filter((s): s is http.Server => s !== null && s.listening);
-    const drained = Promise.all(servers.map((s) => new Promise<void>((resolve) => s.close(() => resolve()))));
-    // Keep-alive connections that go idle while draining are closed as they do.
-    const sweep = setInterval(() => servers.forEach((s) => s.closeIdleConnections()), 100);
-    servers.forEach((s) => s.closeIdleConnections());
-    let timer: NodeJS.Timeout | undefined;
-    const deadline = new Promise<'timeout'>((resolve) => {
-      timer = setTimeout(() => resolve('timeout'), config.shutdown.drainSeconds * 1000);
-    });
-    if ((await Promise.race([drained, deadline])) === 'timeout') {
-      logger.warn(`drain: still busy after ${config.shutdown.drainSeconds}s, closing remaining connections`);
-      servers.forEach((s) => s.closeAllConnections());
-      await drained;
+    if (workers !== null) {
+      await workers.drain();
+    } else {
+      const servers = [proxy, preview].filter((s): s is http.Server => s !== null);
+      await drainServers(servers, config.shutdown.drainSeconds, () =>
+        logger.warn(`drain: still busy after ${config.shutdown.drainSeconds}s, closing remaining connections`),
+      );
     }
-    clearTimeout(timer);
-    clearInterval(sweep);
     await admin.close();
     await Promise.all(COLOURS.map((c) => pools[c].close()));
     await state.close();

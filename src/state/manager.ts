@@ -40,6 +40,7 @@ export class StateManager {
   #snapshot: RoutingSnapshot;
   #queue: Promise<unknown> = Promise.resolve();
   #closed = false;
+  #publish: ((state: RoutingState) => Promise<unknown>) | undefined;
 
   private constructor(store: StateStore, state: RoutingState, options: StateManagerOptions) {
     this.#store = store;
@@ -80,6 +81,16 @@ export class StateManager {
     return () => {
       this.#listeners.delete(listener);
     };
+  }
+
+  /**
+   * Delivers each committed state to the data planes (channels/: in-process, workers, fleet) and
+   * holds the change's answer until `publish` resolved, i.e. until every data plane routes by it
+   * (DESIGN.md "One control plane, many data planes"). Runs inside the commit queue, after the
+   * listeners, so data planes see commits in order. `publish` must not reject.
+   */
+  publishTo(publish: (state: RoutingState) => Promise<unknown>): void {
+    this.#publish = publish;
   }
 
   setWeight(weight: Weight, meta: ChangeMeta): Promise<RoutingState> {
@@ -152,6 +163,7 @@ export class StateManager {
         this.#onListenerError(err);
       }
     }
+    if (this.#publish !== undefined) await this.#publish(next);
     return next;
   }
 }
