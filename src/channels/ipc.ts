@@ -37,6 +37,8 @@ interface Pending {
   readonly seq: number;
   readonly replicas: number;
   readonly waiting: Set<DataPlaneId>;
+  /** Gone before acking: not waited for any more, but never counted as applied. */
+  readonly gone: DataPlaneId[];
   readonly resolve: (c: Convergence) => void;
   readonly timer: NodeJS.Timeout | undefined;
 }
@@ -72,7 +74,10 @@ export class IpcControlChannel implements SnapshotPublisher, TelemetrySubscriber
     if (!this.#endpoints.delete(id)) return;
     this.#acked.delete(id);
     for (const p of this.#pending) {
-      if (p.waiting.delete(id)) this.#settle(p);
+      if (p.waiting.delete(id)) {
+        p.gone.push(id);
+        this.#settle(p);
+      }
     }
     for (const forget of this.#forgets) forget(id);
   }
@@ -98,6 +103,7 @@ export class IpcControlChannel implements SnapshotPublisher, TelemetrySubscriber
         seq: full.seq,
         replicas,
         waiting,
+        gone: [],
         resolve,
         timer: timeoutMs === undefined ? undefined : setTimeout(() => this.#settle(pending, true), timeoutMs),
       };
@@ -129,7 +135,7 @@ export class IpcControlChannel implements SnapshotPublisher, TelemetrySubscriber
     if (!this.#pending.has(p) || (p.waiting.size > 0 && !timedOut)) return;
     this.#pending.delete(p);
     if (p.timer !== undefined) clearTimeout(p.timer);
-    const lagging = [...p.waiting];
+    const lagging = [...p.waiting, ...p.gone];
     p.resolve({ applied: p.replicas - lagging.length, replicas: p.replicas, lagging });
   }
 }
