@@ -88,6 +88,11 @@ function openStore(config: TurnoutConfig): StateStore {
 /** A worker that has not acked a snapshot by then is reported as lagging (and the change answers). */
 const PUBLISH_TIMEOUT_MS = 5000;
 
+function listenModeFromEnv(): ListenMode | undefined {
+  const v = process.env.TURNOUT_WORKERS_LISTEN;
+  return v === 'shared' || v === 'reuseport' ? v : undefined;
+}
+
 function urlOf(host: string, port: number): string {
   return `http://${host.includes(':') ? `[${host}]` : host}:${port}`;
 }
@@ -142,7 +147,8 @@ export async function buildApp(config: TurnoutConfig, options: AppOptions = {}):
       count: workerCount,
       exec: new URL(import.meta.url.endsWith('.ts') ? './worker.ts' : './worker.js', import.meta.url).pathname,
       config,
-      mode: options.listenMode ?? defaultListenMode(),
+      // TURNOUT_WORKERS_LISTEN=shared|reuseport: for measuring one against the other (README "Workers").
+      mode: options.listenMode ?? listenModeFromEnv() ?? defaultListenMode(),
       channel: ipc,
       logger,
     });
