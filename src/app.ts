@@ -15,6 +15,7 @@ import { HealthChecker } from './upstream/health-check.ts';
 import { Telemetry } from './metrics/telemetry.ts';
 import { noopRecorder } from './metrics/recorder.ts';
 import { createMetricsRegistry } from './metrics/prometheus.ts';
+import { registerWorkerMetrics } from './workers/metrics.ts';
 import { RolloutController } from './rollout/controller.ts';
 import { buildAdminServer } from './admin/server.ts';
 import { DEFAULT_SERVICE, type SnapshotPublisher, type TargetHealth } from './channels/types.ts';
@@ -180,6 +181,7 @@ export async function buildApp(config: TurnoutConfig, options: AppOptions = {}):
   let accepting = true;
   const isReady = () => accepting && (workers === null || workers.ready > 0) && pools[state.snapshot.active].hasAvailable();
   const metricsRegistry = createMetricsRegistry({ telemetry, pools, getSnapshot: () => state.snapshot, health, rollouts });
+  if (workers !== null) registerWorkerMetrics(metricsRegistry, workers);
   const admin = await buildAdminServer({
     token: config.admin.token,
     state,
