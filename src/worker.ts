@@ -112,9 +112,10 @@ async function start(init: InitMessage): Promise<void> {
   });
   // The control plane is gone (killed): nobody routes our state any more; drain and go.
   process.on('disconnect', drain);
-  // A signal to the whole process group (Ctrl-C) reaches workers too: the supervisor drains them anyway.
+  // Ctrl-C reaches the whole process group: the control plane gets it too and drains every
+  // worker itself, so a worker ignores it. A SIGTERM may be for this worker alone: drain.
+  process.on('SIGINT', () => {});
   process.on('SIGTERM', drain);
-  process.on('SIGINT', drain);
 
   tell({ t: 'turnout.ready', proxyPort, previewPort });
 }

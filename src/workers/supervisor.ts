@@ -175,6 +175,14 @@ export class Supervisor {
         }
         if (this.#stopping) return;
         this.restarts++;
+        if (code === 0) {
+          // A clean drain we did not ask for: a SIGTERM sent to the whole process group (systemd's
+          // KillMode=control-group) reaches the workers first. Give our own signal a moment to
+          // arrive before replacing it.
+          this.#o.logger.warn({ worker: id }, `worker ${id} drained and exited by itself; replacing it unless we are stopping`);
+          setTimeout(() => this.#replace(), 200).unref();
+          return;
+        }
         this.#o.logger.error({ worker: id, pid: worker.process.pid }, `worker ${id} died (${how}); starting a replacement`);
         this.#replace();
       });
