@@ -37,12 +37,12 @@ function tell(message: FromWorker, then?: () => void): void {
   process.send(message, undefined, {}, () => then?.());
 }
 
-function fail(err: unknown): never {
+/** Tells the supervisor why this worker cannot start, then exits 1 (once the message is out). */
+function fail(err: unknown): void {
   const message = err instanceof Error ? err.message : String(err);
   tell({ t: 'turnout.failed', message }, () => process.exit(1));
   // If the channel is gone, exit anyway.
   setTimeout(() => process.exit(1), 1000).unref();
-  throw err;
 }
 
 function listen(server: http.Server, at: Endpoint, mode: ListenMode): Promise<number> {
@@ -126,7 +126,7 @@ if (process.send === undefined) {
 }
 process.once('message', (raw) => {
   const init = lifecycleMessage<InitMessage>(raw, 'turnout.init');
-  if (init === undefined) fail(new Error('the first message was not turnout.init'));
+  if (init === undefined) return fail(new Error('the first message was not turnout.init'));
   start(init).catch(fail);
 });
 // Messages that arrive before a listener exists are dropped, and an ES module's listeners exist
