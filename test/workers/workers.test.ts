@@ -62,7 +62,10 @@ t.test('two workers both serve; 2000 requests are counted exactly 2000 times', a
   t.equal(view.colours.blue.targets[0]!.requests, 2000, 'and 2000 for the target');
   t.equal(view.colours.green.requests, 0);
   t.equal(view.colours.blue.inFlight, 0, 'nothing left in flight');
-  t.equal(requestsTotal(await metricsText(turnout)), 2000, 'turnout_requests_total sums to 2000');
+  const metrics = await metricsText(turnout);
+  t.equal(requestsTotal(metrics), 2000, 'turnout_requests_total sums to 2000');
+  t.match(metrics, /^turnout_workers\{state="ready"\} 2$/m, 'two workers ready');
+  t.match(metrics, /^turnout_worker_restarts_total 0$/m);
 });
 
 t.test('a flip under load: every request started 50 ms after the 200 hits the new colour, in every worker', async (t) => {
