@@ -235,7 +235,7 @@ t.test('probe health, owned by the control plane, reaches every worker through t
     `upstreams: { blue: { targets: ["${b1.url}", "${b2.url}"] }, green: { targets: ["${green.url}"] } }`,
     'workers: 2',
     // A generous probe timeout: on a busy machine a slow probe of b1 must not mark it down too.
-    'healthCheck: { intervalMs: 300, timeoutMs: 2000, unhealthyAfter: 1, healthyAfter: 1 }',
+    'healthCheck: { intervalMs: 1000, timeoutMs: 1000, unhealthyAfter: 1, healthyAfter: 1 }',
   ]);
   const targetHealthy = async () => (await adminJson<{ colours: { blue: { targets: { healthy: boolean }[] } } }>(turnout, 'GET', '/api/v1/upstreams')).body.colours.blue.targets[1]!.healthy;
   b2Healthy = false;
