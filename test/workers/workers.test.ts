@@ -254,3 +254,12 @@ t.test('probe health, owned by the control plane, reaches every worker through t
   const toB2 = b2.seen.filter((r) => r.url === '/n').length - b2Before;
   t.ok(toB2 >= 150 && b1.seen.length - b1Before >= 150, `round robin over both again (b2 got ${toB2} of 400)`);
 });
+
+t.test('workers: 1 stays a single process that serves and counts by itself', async (t) => {
+  const up = await upstreams(t);
+  const turnout = await serveWorkers(t, [...up.lines, 'workers: 1', 'healthCheck: { intervalMs: 60000 }']);
+  t.same(turnout.workers(), [], 'no forked worker');
+  t.ok((await load(turnout, 100, 4)).every((s) => s === 200));
+  // In-process: counted as each request ends, no per-second delta to wait for.
+  t.equal((await adminJson<UpstreamsBody>(turnout, 'GET', '/api/v1/upstreams')).body.colours.blue.requests, 100);
+});
