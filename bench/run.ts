@@ -34,8 +34,16 @@ const { values: args } = parseArgs({
     'no-build': { type: 'boolean', default: false },
     strict: { type: 'boolean', default: false },
     'no-pin': { type: 'boolean', default: false },
+    // The multi-core part (issue 13): bench/workers.ts, unpinned; its own options pass through.
+    workers: { type: 'boolean', default: false },
+    'semi-space': { type: 'string' },
   },
 });
+if (args.workers) {
+  await import('./workers.ts');
+  // workers.ts runs and exits by itself.
+  await new Promise(() => {});
+}
 
 const smoke = args.smoke === true;
 const num = (v: string | undefined, fallback: number) => (v === undefined ? fallback : Number(v));

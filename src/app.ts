@@ -10,14 +10,12 @@ import { StateManager } from './state/manager.ts';
 import type { StateStore } from './state/store.ts';
 import { MemoryStore } from './state/memory-store.ts';
 import { FileStore } from './state/file-store.ts';
-import { ColourPool } from './upstream/pool.ts';
+import type { ColourPool } from './upstream/pool.ts';
 import { HealthChecker } from './upstream/health-check.ts';
 import { Telemetry } from './metrics/telemetry.ts';
 import { noopRecorder } from './metrics/recorder.ts';
 import { createMetricsRegistry } from './metrics/prometheus.ts';
-import { createDataPlane } from './proxy/data-plane.ts';
-import { createProxyListener } from './proxy/listener.ts';
-import { createResponseLog } from './proxy/access-log.ts';
+import { registerWorkerMetrics } from './workers/metrics.ts';
 import { RolloutController } from './rollout/controller.ts';
 import { VerificationController } from './rollout/verification.ts';
 import { buildAdminServer } from './admin/server.ts';
@@ -30,6 +28,17 @@ import os from 'node:os';
 // file- or memory-store process does not pay for importing it.
 import type { Fleet } from './fleet/fleet.ts';
 import type { FleetTelemetry } from './fleet/telemetry.ts';
+import type { RoutingState } from './state/model.ts';
+import { DEFAULT_SERVICE, type SnapshotPublisher, type TargetHealth } from './channels/types.ts';
+import { LocalSnapshotChannel } from './channels/local.ts';
+import { AppliedSnapshot } from './channels/applied.ts';
+import { IpcControlChannel } from './channels/ipc.ts';
+import { ReplayClock, TelemetryMerger, type MergeTarget } from './channels/merge.ts';
+import { makeListeners, makePools } from './compose.ts';
+import { Supervisor, defaultListenMode } from './workers/supervisor.ts';
+import { drainServers } from './workers/drain.ts';
+import { resolveWorkers } from './workers/count.ts';
+import type { ListenMode } from './workers/protocol.ts';
 
 export interface AppOptions {
   readonly clock?: Clock;
@@ -48,6 +57,8 @@ export interface AppOptions {
    * /api/v1/upstreams see no traffic.
    */
   readonly record?: boolean;
+  /** How workers share the listeners (default: reuseport where the platform has it). */
+  readonly listenMode?: ListenMode;
 }
 
 export interface ListeningAddresses {
@@ -69,8 +80,11 @@ export interface TurnoutApp {
   readonly admin: FastifyInstance;
   /** With state.store: redis, this replica's membership of the fleet (CONTRACT §6); else null. */
   readonly fleet: Fleet | null;
-  readonly proxy: http.Server;
+  /** The proxy listener of the single process; null with workers > 1 (the workers listen). */
+  readonly proxy: http.Server | null;
   readonly preview: http.Server | null;
+  /** The data-plane workers (CONTRACT §7); null with workers: 1. */
+  readonly workers: Supervisor | null;
   /** False once shutdown began: /readyz answers 503. */
   readonly accepting: boolean;
   /**
@@ -93,6 +107,18 @@ function openStore(config: TurnoutConfig): StateStore {
       // redis is opened by Fleet.open in buildApp.
       throw new Error(`state.store: ${config.state.store} is not supported`);
   }
+}
+
+/** A worker that has not acked a snapshot by then is reported as lagging (and the change answers). */
+const PUBLISH_TIMEOUT_MS = 5000;
+
+function listenModeFromEnv(): ListenMode | undefined {
+  const v = process.env.TURNOUT_WORKERS_LISTEN;
+  return v === 'shared' || v === 'reuseport' ? v : undefined;
+}
+
+function urlOf(host: string, port: number): string {
+  return `http://${host.includes(':') ? `[${host}]` : host}:${port}`;
 }
 
 /**
@@ -140,23 +166,12 @@ export async function buildApp(config: TurnoutConfig, options: AppOptions = {}):
   const onHealthChange = (target: { colour: Colour; url: string }, available: boolean, why: string) =>
     // A target coming back is good news (info); one going away is what an operator looks for (warn).
     logger[available ? 'info' : 'warn']({ colour: target.colour, target: target.url, available }, `target ${available ? 'available' : 'unavailable'}: ${why}`);
-  const makePool = (colour: Colour) =>
-    new ColourPool(colour, config.upstreams[colour].targets, {
-      clock,
-      outlier: config.outlier,
-      onHealthChange,
-      // Start cautious (issue 12): health is not persisted, so no target is trusted before its
-      // first probe; without health checks (background: false) there is no probe to wait for.
-      awaitFirstProbe: background,
-      dispatcher: {
-        connectMs: config.timeouts.connectMs,
-        responseMs: config.timeouts.responseMs,
-        connections: 256,
-      },
-    });
-  const pools: Record<Colour, ColourPool> = { blue: makePool('blue'), green: makePool('green') };
+  const pools = makePools(config, clock, onHealthChange, background);
+  const workerCount = resolveWorkers(config.workers);
 
-  const telemetry = new Telemetry({ pools, windowSeconds: config.metrics.windowSeconds, clock });
+  // With workers, Telemetry is fed by the merger's replays, stamped with each delta's second.
+  const telemetryClock = workerCount > 1 ? new ReplayClock(clock) : clock;
+  const telemetry = new Telemetry({ pools, windowSeconds: config.metrics.windowSeconds, clock: telemetryClock });
   // A fleet: the data plane also counts into per-second deltas for the other replicas, and the
   // admin API and the rollout analysis read the sum over the fleet; /metrics stays per process.
   const fleetTelemetry: FleetTelemetry | null = fleet && fleetModules
@@ -181,24 +196,90 @@ export async function buildApp(config: TurnoutConfig, options: AppOptions = {}):
     ...(fleet ? { leader: { get held() { return fleet.lease.held; }, id: fleet.id } } : {}),
   });
 
-  const dataPlaneDeps = {
-    pools,
-    getSnapshot: () => state.snapshot,
-    recorder: options.record === false ? noopRecorder : (fleetTelemetry?.recorder ?? telemetry),
-    responseLog: createResponseLog({ logger, access: config.log.access }),
-    routing: config.routing,
-    proxy: config.proxy,
-    responseMs: config.timeouts.responseMs,
-    connectMs: config.timeouts.connectMs,
-    clock,
-    ...(options.random ? { random: options.random } : {}),
+  // What the data planes record into: this process's Telemetry, and in a fleet also the
+  // per-second deltas for the other replicas.
+  const recorder = fleetTelemetry?.recorder ?? telemetry;
+
+  // Snapshots down (channels/): every commit and every probe verdict reaches every data plane,
+  // and a change answers only once all of them acked it.
+  let publisher: SnapshotPublisher;
+  let proxy: http.Server | null = null;
+  let preview: http.Server | null = null;
+  let workers: Supervisor | null = null;
+  if (workerCount === 1) {
+    // One process: the in-process transport, and the data plane records straight into Telemetry.
+    const local = new LocalSnapshotChannel();
+    const applied = new AppliedSnapshot({ initial: state.snapshot });
+    local.subscribe(applied.apply);
+    publisher = local;
+    ({ proxy, preview } = makeListeners(config, {
+      pools,
+      getSnapshot: () => applied.routing!,
+      recorder: options.record === false ? noopRecorder : recorder,
+      clock,
+      logger,
+      ...(options.random ? { random: options.random } : {}),
+    }));
+  } else {
+    const ipc = new IpcControlChannel();
+    const target: MergeTarget = fleetTelemetry
+      ? {
+          begin: (t) => recorder.begin(t),
+          retry: (t, ms, kind) => recorder.retry(t, ms, kind),
+          end: (c, t, status, ms, outcome) => recorder.end(c, t, status, ms, outcome),
+          releaseInFlight: (t, n) => telemetry.releaseInFlight(t, n),
+        }
+      : telemetry;
+    const merger = new TelemetryMerger({ telemetry: target, pools, clock: telemetryClock as ReplayClock });
+    ipc.subscribe((delta) => merger.merge(delta));
+    ipc.onGone((id) => merger.forget(id));
+    publisher = ipc;
+    workers = new Supervisor({
+      count: workerCount,
+      exec: new URL(import.meta.url.endsWith('.ts') ? './worker.ts' : './worker.js', import.meta.url).pathname,
+      config,
+      // TURNOUT_WORKERS_LISTEN=shared|reuseport: for measuring one against the other (README "Workers").
+      mode: options.listenMode ?? listenModeFromEnv() ?? defaultListenMode(),
+      channel: ipc,
+      logger,
+    });
+  }
+  const healthOf = (): TargetHealth => ({
+    blue: pools.blue.targets.map((t) => t.probeHealthy),
+    green: pools.green.targets.map((t) => t.probeHealthy),
+  });
+  // One publish per state version (a fleet's onApplied and the commit's own publish share it).
+  let lastPublished: { version: number; done: Promise<void> } | undefined;
+  const publishState = (routingState: RoutingState, force = false): Promise<void> => {
+    if (!force && lastPublished !== undefined && lastPublished.version === routingState.version) return lastPublished.done;
+    const snapshot = state.snapshot;
+    const done = publisher
+      .publish({ service: DEFAULT_SERVICE, version: snapshot.version, routing: snapshot, health: healthOf() }, PUBLISH_TIMEOUT_MS)
+      .then((c) => {
+        if (c.lagging.length > 0) logger.warn({ version: snapshot.version, lagging: c.lagging }, `snapshot ${snapshot.version} applied by ${c.applied}/${c.replicas} workers`);
+      });
+    lastPublished = { version: routingState.version, done };
+    return done;
   };
-  const proxy = createProxyListener(createDataPlane({ ...dataPlaneDeps, role: 'main' }), config.timeouts);
-  const preview = config.preview ? createProxyListener(createDataPlane({ ...dataPlaneDeps, role: 'preview', allowFrom: config.preview.allowFrom }), config.timeouts) : null;
+  await publishState(state.state);
+  state.publishTo((s) => publishState(s));
+  if (workers !== null) {
+    // Health has one owner per machine: the control plane's checker. Each verdict goes down the
+    // same channel as commits (not awaited: nobody waits for a probe).
+    for (const pool of Object.values(pools) as ColourPool[]) {
+      const set = pool.setProbeHealth.bind(pool);
+      pool.setProbeHealth = (t, healthy, why) => {
+        const changed = t.probeHealthy !== healthy;
+        set(t, healthy, why);
+        if (changed) void publishState(state.state, true);
+      };
+    }
+  }
 
   let accepting = true;
-  const isReady = () => accepting && pools[state.snapshot.active].hasAvailable();
+  const isReady = () => accepting && (workers === null || workers.ready > 0) && pools[state.snapshot.active].hasAvailable();
   const metricsRegistry = createMetricsRegistry({ telemetry, pools, getSnapshot: () => state.snapshot, health, rollouts });
+  if (workers !== null) registerWorkerMetrics(metricsRegistry, workers);
   const override = config.routing.override;
   const overrideLinks: OverrideLinks | undefined =
     override.enabled && override.secret.length > 0
@@ -256,14 +337,24 @@ export async function buildApp(config: TurnoutConfig, options: AppOptions = {}):
     fleet,
     proxy,
     preview,
+    workers,
     get accepting() {
       return accepting;
     },
     async listen() {
       const adminUrl = await admin.listen({ host: config.admin.host, port: config.admin.port });
-      const proxyUrl = await listenOn(proxy, config.listen.host, config.listen.port);
-      const previewUrl = preview && config.preview ? await listenOn(preview, config.preview.host, config.preview.port) : null;
-      await fleet?.start(state, { lead: background });
+      let proxyUrl: string;
+      let previewUrl: string | null = null;
+      if (workers !== null) {
+        const ports = await workers.start();
+        proxyUrl = urlOf(config.listen.host, ports.proxyPort);
+        if (config.preview && ports.previewPort !== null) previewUrl = urlOf(config.preview.host, ports.previewPort);
+      } else {
+        proxyUrl = await listenOn(proxy!, config.listen.host, config.listen.port);
+        previewUrl = preview && config.preview ? await listenOn(preview, config.preview.host, config.preview.port) : null;
+      }
+      // A fleet acks a state (its own commits and other replicas') once every data plane here routes by it.
+      await fleet?.start(state, { lead: background, routedBy: (s) => publishState(s) });
       await fleetTelemetry?.start();
       if (background) {
         health.start();
@@ -285,22 +376,14 @@ export async function buildApp(config: TurnoutConfig, options: AppOptions = {}):
     rollouts.stop();
     verification.stop();
     health.stop();
-    const servers = [proxy, preview].filter((s): s is http.Server => s !== null && s.listening);
-    const drained = Promise.all(servers.map((s) => new Promise<void>((resolve) => s.close(() => resolve()))));
-    // Keep-alive connections that go idle while draining are closed as they do.
-    const sweep = setInterval(() => servers.forEach((s) => s.closeIdleConnections()), 100);
-    servers.forEach((s) => s.closeIdleConnections());
-    let timer: NodeJS.Timeout | undefined;
-    const deadline = new Promise<'timeout'>((resolve) => {
-      timer = setTimeout(() => resolve('timeout'), config.shutdown.drainSeconds * 1000);
-    });
-    if ((await Promise.race([drained, deadline])) === 'timeout') {
-      logger.warn(`drain: still busy after ${config.shutdown.drainSeconds}s, closing remaining connections`);
-      servers.forEach((s) => s.closeAllConnections());
-      await drained;
+    if (workers !== null) {
+      await workers.drain();
+    } else {
+      const servers = [proxy, preview].filter((s): s is http.Server => s !== null);
+      await drainServers(servers, config.shutdown.drainSeconds, () =>
+        logger.warn(`drain: still busy after ${config.shutdown.drainSeconds}s, closing remaining connections`),
+      );
     }
-    clearTimeout(timer);
-    clearInterval(sweep);
     await admin.close();
     await Promise.all(COLOURS.map((c) => pools[c].close()));
     await state.close();

@@ -25,6 +25,8 @@ export interface IntegerSpec {
   readonly default: number;
   readonly min: number;
   readonly max: number;
+  /** Words also accepted as they are, instead of a number (`workers: auto`). */
+  readonly words?: readonly string[];
 }
 export interface NumberSpec {
   readonly kind: 'number';
@@ -246,6 +248,8 @@ export const configSchema: ObjectSpec = obj({
   }),
   metrics: obj({ windowSeconds: int(60, 10, 3600) }),
   log: obj({ access: bool(false) }),
+  // CONTRACT §7: data-plane processes under one control plane; `auto` = os.availableParallelism().
+  workers: { ...int(1, 1, 1024), words: ['auto'] },
   notify: obj({
     webhooks: { kind: 'array', items: str(undefined, webhookUrl), default: [], unique: true },
     secret: str(''),

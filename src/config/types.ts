@@ -140,5 +140,7 @@ export interface TurnoutConfig {
   readonly proxy: ProxyConfig;
   readonly metrics: MetricsConfig;
   readonly log: LogConfig;
+  /** CONTRACT §7: data-plane processes; `auto` = os.availableParallelism(). 1 = a single process. */
+  readonly workers: number | 'auto';
   readonly notify: NotifyConfig;
 }

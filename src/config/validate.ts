@@ -43,7 +43,12 @@ export function validate(spec: Spec, value: unknown, path: string, ctx: Validati
     case 'integer':
     case 'number': {
       if (value === undefined) return spec.default;
-      if (typeof value !== 'number' || !Number.isFinite(value)) return fail(ctx, path, `must be ${spec.kind === 'integer' ? 'an integer' : 'a number'}, got ${describe(value)}`);
+      const words = spec.kind === 'integer' ? spec.words : undefined;
+      if (words !== undefined && typeof value === 'string' && words.includes(value)) return value;
+      if (typeof value !== 'number' || !Number.isFinite(value)) {
+        const expected = spec.kind === 'integer' ? `an integer${words ? ` or ${words.map((w) => `"${w}"`).join(', ')}` : ''}` : 'a number';
+        return fail(ctx, path, `must be ${expected}, got ${describe(value)}`);
+      }
       if (spec.kind === 'integer' && !Number.isInteger(value)) return fail(ctx, path, `must be an integer, got ${value}`);
       if (value < spec.min || value > spec.max) return fail(ctx, path, `must be between ${spec.min} and ${spec.max}, got ${value}`);
       const message = spec.kind === 'number' ? spec.rule?.(value) : undefined;

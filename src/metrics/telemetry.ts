@@ -161,6 +161,15 @@ export class Telemetry implements Recorder {
     return this.colours[target.colour].inFlight[target.index] ?? 0;
   }
 
+  /**
+   * Forgets `n` requests in flight to `target` that will never end: a worker that died with them
+   * (channels/merge.ts). Counts nothing.
+   */
+  releaseInFlight(target: Target, n: number): void {
+    const inFlight = this.colours[target.colour].inFlight;
+    if (target.index < inFlight.length) inFlight[target.index] = Math.max(0, inFlight[target.index]! - n);
+  }
+
   /** Cumulative counters since start (Prometheus collectors read these at scrape time). */
   totals(colour: Colour): ColourTotals {
     return this.colours[colour].totals;

@@ -50,6 +50,7 @@ export class StateManager {
   #snapshot: RoutingSnapshot;
   #queue: Promise<unknown> = Promise.resolve();
   #closed = false;
+  #publisher: ((state: RoutingState) => Promise<unknown>) | undefined;
 
   private constructor(store: StateStore, state: RoutingState, options: StateManagerOptions) {
     this.#store = store;
@@ -134,6 +135,16 @@ export class StateManager {
     return () => {
       this.#listeners.delete(listener);
     };
+  }
+
+  /**
+   * Delivers each committed state to the data planes (channels/: in-process, workers, fleet) and
+   * holds the change's answer until `publish` resolved, i.e. until every data plane routes by it
+   * (DESIGN.md "One control plane, many data planes"). Runs inside the commit queue, after the
+   * listeners, so data planes see commits in order. `publish` must not reject.
+   */
+  publishTo(publish: (state: RoutingState) => Promise<unknown>): void {
+    this.#publisher = publish;
   }
 
   setWeight(weight: Weight, meta: ChangeMeta): Promise<RoutingState> {
@@ -227,7 +238,7 @@ export class StateManager {
     return { next, event };
   }
 
-  #publish(next: RoutingState, event: AuditEvent): RoutingState {
+  async #publish(next: RoutingState, event: AuditEvent): Promise<RoutingState> {
     this.#state = next;
     this.#snapshot = model.snapshotOf(next);
     this.#notifyApplied(next, 'local');
@@ -238,6 +249,7 @@ export class StateManager {
         this.#onListenerError(err);
       }
     }
+    if (this.#publisher !== undefined) await this.#publisher(next);
     return next;
   }
 

@@ -128,8 +128,10 @@ t.test('config/turnout.example.yaml loads and sets every field', async (t) => {
     else if (path.startsWith('routing.verify.')) t.match(readFileSync(file, 'utf8'), new RegExp(`#\\s+${path.split('.').at(-1)}: `), `${path} shown commented out`);
     else t.not(get(path), undefined, `example sets ${path}`);
   }
-  // The values it spells out are the defaults (apart from the required fields and the preview).
-  const defaults = parseConfig({ admin: { token: TOKEN }, upstreams: raw.upstreams, preview: {} }, 'defaults', {});
+  // The values it spells out are the defaults (apart from the required fields, the preview, and
+  // `workers: auto`, which the example recommends while the default stays one process).
+  t.equal(config.workers, 'auto', 'the example runs one worker per CPU');
+  const defaults = parseConfig({ admin: { token: TOKEN }, upstreams: raw.upstreams, preview: {}, workers: 'auto' }, 'defaults', {});
   t.strictSame(config, defaults, 'example values equal the defaults');
 });
 

@@ -63,6 +63,7 @@ t.test('defaults: the minimal config gets exactly CONTRACT §2', async (t) => {
     proxy: { trustedProxies: [], maxHeaders: 100, retryBudget: 0.2, upgradeProtocols: ['websocket'], underscoresInHeaders: false },
     metrics: { windowSeconds: 60 },
     log: { access: false },
+    workers: 1,
     notify: { webhooks: [], secret: '' },
   };
   t.strictSame(config, expected);
@@ -95,6 +96,8 @@ t.test('valid values are accepted and normalised', async (t) => {
     ['state.store', 'memory', (c) => c.state.store, 'memory'],
     ['notify.webhooks', ['https://hooks.example.com/t/abc?x=1'], (c) => c.notify.webhooks, ['https://hooks.example.com/t/abc?x=1']],
     ['shutdown.drainSeconds', 0, (c) => c.shutdown.drainSeconds, 0],
+    ['workers', 'auto', (c) => c.workers, 'auto'],
+    ['workers', 4, (c) => c.workers, 4],
   ];
   for (const [path, value, get, want] of table) {
     t.strictSame(get(parseConfig(withValue(path, value), 'test.yaml', {})), want, `${path} = ${JSON.stringify(value)}`);
@@ -134,6 +137,8 @@ t.test('every rule reports its exact field path and reason', async (t) => {
     ['listen.port', 65536, 'listen.port: must be between 0 and 65535, got 65536'],
     ['admin.port', -1, 'admin.port: must be between 0 and 65535, got -1'],
     ['admin.port', 80.5, 'admin.port: must be an integer, got 80.5'],
+    ['workers', 'all', 'workers: must be an integer or "auto", got string "all"'],
+    ['workers', 0, 'workers: must be between 1 and 1024, got 0'],
     ['preview.port', null, 'preview.port: must be an integer, got null'],
     ['listen.host', 'bad host', 'listen.host: must be an IP address or a host name'],
     ['listen.host', '', 'listen.host: must be an IP address or a host name'],

@@ -31,7 +31,7 @@ const ALLOWED: Record<string, { value: string[]; types?: string[] }> = {
   workers: { value: ['domain', 'errors', 'channels'], types: ['config', 'state'] },
 };
 /** The composition root and entry points see everything. */
-const ROOTS = new Set(['app', 'server', 'cli', 'demo']);
+const ROOTS = new Set(['app', 'server', 'cli', 'demo', 'compose', 'worker']);
 
 function files(dir: string): string[] {
   return readdirSync(dir).flatMap((name) => {

@@ -1,0 +1,64 @@
+// What the single process (app.ts) and a worker process (worker.ts) build alike: the colour pools
+// and the proxy/preview listeners around the data plane. Kept apart from app.ts so that a worker
+// loads no admin, state or rollout code (less memory per worker).
+import type http from 'node:http';
+import type { Logger } from 'pino';
+import type { Clock, Colour, RandomSource } from './domain.ts';
+import type { TurnoutConfig } from './config/types.ts';
+import type { Recorder } from './metrics/recorder.ts';
+import type { RoutingSnapshot } from './state/model.ts';
+import { ColourPool } from './upstream/pool.ts';
+import type { HealthChange } from './upstream/target.ts';
+import { createDataPlane } from './proxy/data-plane.ts';
+import { createProxyListener } from './proxy/listener.ts';
+import { createResponseLog } from './proxy/access-log.ts';
+
+/**
+ * `awaitFirstProbe` (start cautious, issue 12): health is not persisted, so no target is trusted
+ * before its first probe; without health checks there is no probe to wait for.
+ */
+export function makePools(config: TurnoutConfig, clock: Clock, onHealthChange: HealthChange, awaitFirstProbe = false): Record<Colour, ColourPool> {
+  const make = (colour: Colour) =>
+    new ColourPool(colour, config.upstreams[colour].targets, {
+      clock,
+      outlier: config.outlier,
+      onHealthChange,
+      awaitFirstProbe,
+      dispatcher: {
+        connectMs: config.timeouts.connectMs,
+        responseMs: config.timeouts.responseMs,
+        connections: 256,
+      },
+    });
+  return { blue: make('blue'), green: make('green') };
+}
+
+export interface ListenerDeps {
+  readonly pools: Readonly<Record<Colour, ColourPool>>;
+  readonly getSnapshot: () => RoutingSnapshot;
+  readonly recorder: Recorder;
+  readonly clock: Clock;
+  readonly logger: Logger;
+  readonly random?: RandomSource;
+}
+
+/** The proxy listener and (when configured) the preview listener; not listening yet. */
+export function makeListeners(config: TurnoutConfig, deps: ListenerDeps): { proxy: http.Server; preview: http.Server | null } {
+  const dataPlaneDeps = {
+    pools: deps.pools,
+    getSnapshot: deps.getSnapshot,
+    recorder: deps.recorder,
+    responseLog: createResponseLog({ logger: deps.logger, access: config.log.access }),
+    routing: config.routing,
+    proxy: config.proxy,
+    responseMs: config.timeouts.responseMs,
+    connectMs: config.timeouts.connectMs,
+    clock: deps.clock,
+    ...(deps.random ? { random: deps.random } : {}),
+  };
+  const proxy = createProxyListener(createDataPlane({ ...dataPlaneDeps, role: 'main' }), config.timeouts);
+  const preview = config.preview
+    ? createProxyListener(createDataPlane({ ...dataPlaneDeps, role: 'preview', allowFrom: config.preview.allowFrom }), config.timeouts)
+    : null;
+  return { proxy, preview };
+}
