@@ -258,7 +258,7 @@ ${CHANGE_HELP}`);
     else {
       const v = view.verification as StateView['verification'] | undefined;
       const verifying = v && v.status === 'running' && v.colour === view.active ? `; verifying until ${v.until} (${v.remainingSeconds}s)` : '';
-      io.stdout(`flipped: ${view.active} is active, ${view.canary.colour} idle at 0%${verifying} (version ${view.version})\n`);
+      io.stdout(`flipped: ${view.active} is active, ${view.canary.colour} idle at 0%${verifying} (version ${view.version})\n${formatConverged(view)}`);
     }
     return 0;
   },
