@@ -19,6 +19,10 @@ import { createDataPlane } from './proxy/data-plane.ts';
 import { createProxyListener } from './proxy/listener.ts';
 import { RolloutController } from './rollout/controller.ts';
 import { buildAdminServer } from './admin/server.ts';
+import { loadListenerCertificates, type ListenerField } from './tls/listeners.ts';
+import { createTlsProxyListener } from './tls/proxy-listener.ts';
+import { createSecureServer, type SecureServer, type TlsListener, type ReloadOutcome } from './tls/secure-server.ts';
+import type { ListenConfig } from './config/types.ts';
 
 export interface AppOptions {
   readonly clock?: Clock;
@@ -35,6 +39,8 @@ export interface AppOptions {
    * /api/v1/upstreams see no traffic.
    */
   readonly record?: boolean;
+  /** Names the config in errors found while building (TLS certificates): the file, for `serve`. */
+  readonly configSource?: string;
 }
 
 export interface ListeningAddresses {
@@ -52,11 +58,13 @@ export interface TurnoutApp {
   readonly health: HealthChecker;
   readonly rollouts: RolloutController;
   readonly admin: FastifyInstance;
-  readonly proxy: http.Server;
-  readonly preview: http.Server | null;
+  readonly proxy: http.Server | SecureServer;
+  readonly preview: http.Server | SecureServer | null;
   /** False once shutdown began: /readyz answers 503. */
   readonly accepting: boolean;
   listen(): Promise<ListeningAddresses>;
+  /** SIGHUP: re-reads every TLS listener's certificate files; a bad pair keeps the old (logged). */
+  reloadCertificates(): ReloadOutcome[];
   /** Stop accepting, let in-flight requests finish (bounded by shutdown.drainSeconds), persist, close. */
   close(): Promise<void>;
 }
@@ -76,6 +84,8 @@ export async function buildApp(config: TurnoutConfig, options: AppOptions = {}):
   const clock = options.clock ?? systemClock;
   const logger = options.logger === false ? pino({ level: 'silent' }) : options.logger ?? pino({ name: 'turnout' });
   const background = options.background ?? true;
+  // Before anything else is built: a certificate problem is a config error (CONTRACT §8).
+  const certificates = loadListenerCertificates(config, options.configSource ?? 'config');
 
   const state = await StateManager.open({
     store: options.store ?? openStore(config),
@@ -111,8 +121,16 @@ export async function buildApp(config: TurnoutConfig, options: AppOptions = {}):
     responseMs: config.timeouts.responseMs,
     ...(options.random ? { random: options.random } : {}),
   };
-  const proxy = createProxyListener(createDataPlane({ ...dataPlaneDeps, role: 'main' }), config.timeouts);
-  const preview = config.preview ? createProxyListener(createDataPlane({ ...dataPlaneDeps, role: 'preview' }), config.timeouts) : null;
+  const tlsListeners: TlsListener[] = [];
+  const proxyListener = (role: 'main' | 'preview', field: ListenerField, listen: ListenConfig) => {
+    const dataPlane = createDataPlane({ ...dataPlaneDeps, role, proto: listen.tls ? 'https' : 'http' });
+    if (listen.tls === null) return createProxyListener(dataPlane, config.timeouts);
+    const tls = createTlsProxyListener(dataPlane, config.timeouts, { tls: listen.tls, http2: listen.http2, field, certificates: certificates[field]! });
+    tlsListeners.push(tls);
+    return tls.server;
+  };
+  const proxy = proxyListener('main', 'listen', config.listen);
+  const preview = config.preview ? proxyListener('preview', 'preview', config.preview) : null;
 
   let accepting = true;
   const isReady = () => accepting && pools[state.snapshot.active].hasAvailable();
@@ -127,15 +145,24 @@ export async function buildApp(config: TurnoutConfig, options: AppOptions = {}):
     metricsRegistry,
     rollouts,
     logger,
+    ...(config.admin.tls ? { serverFactory: adminServerFactory(config.admin) } : {}),
   });
 
-  const listenOn = (server: http.Server, host: string, port: number) =>
+  function adminServerFactory(listen: ListenConfig) {
+    return (handler: (req: http.IncomingMessage, res: http.ServerResponse) => void) => {
+      const tls = createSecureServer({ tls: listen.tls!, http2: listen.http2, field: 'admin', certificates: certificates.admin! }, handler as Parameters<typeof createSecureServer>[1]);
+      tlsListeners.push(tls);
+      return tls.server;
+    };
+  }
+
+  const listenOn = (server: http.Server | SecureServer, host: string, port: number, scheme: string) =>
     new Promise<string>((resolve, reject) => {
       server.once('error', reject);
       server.listen(port, host, () => {
         server.off('error', reject);
         const a = server.address() as AddressInfo;
-        resolve(`http://${a.family === 'IPv6' ? `[${a.address}]` : a.address}:${a.port}`);
+        resolve(`${scheme}://${a.family === 'IPv6' ? `[${a.address}]` : a.address}:${a.port}`);
       });
     });
 
@@ -155,14 +182,21 @@ export async function buildApp(config: TurnoutConfig, options: AppOptions = {}):
       return accepting;
     },
     async listen() {
-      const adminUrl = await admin.listen({ host: config.admin.host, port: config.admin.port });
-      const proxyUrl = await listenOn(proxy, config.listen.host, config.listen.port);
-      const previewUrl = preview && config.preview ? await listenOn(preview, config.preview.host, config.preview.port) : null;
+      const adminListened = await admin.listen({ host: config.admin.host, port: config.admin.port });
+      const adminUrl = config.admin.tls ? adminListened.replace(/^http:/, 'https:') : adminListened;
+      const scheme = (listen: ListenConfig) => (listen.tls ? 'https' : 'http');
+      const proxyUrl = await listenOn(proxy, config.listen.host, config.listen.port, scheme(config.listen));
+      const previewUrl = preview && config.preview ? await listenOn(preview, config.preview.host, config.preview.port, scheme(config.preview)) : null;
       if (background) {
         health.start();
         rollouts.start();
       }
       return { proxy: proxyUrl, preview: previewUrl, admin: adminUrl };
+    },
+    reloadCertificates() {
+      const outcomes = tlsListeners.map((l) => l.reload());
+      for (const o of outcomes) (o.ok ? logger.info(o.message) : logger.error(o.message));
+      return outcomes;
     },
     close() {
       closing ??= shutdown();
@@ -174,7 +208,7 @@ export async function buildApp(config: TurnoutConfig, options: AppOptions = {}):
     accepting = false;
     rollouts.stop();
     health.stop();
-    const servers = [proxy, preview].filter((s): s is http.Server => s !== null && s.listening);
+    const servers = [proxy, preview].filter((s): s is http.Server | SecureServer => s !== null && s.listening);
     const drained = Promise.all(servers.map((s) => new Promise<void>((resolve) => s.close(() => resolve()))));
     // Keep-alive connections that go idle while draining are closed as they do.
     const sweep = setInterval(() => servers.forEach((s) => s.closeIdleConnections()), 100);

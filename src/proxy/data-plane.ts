@@ -33,6 +33,8 @@ export interface DataPlaneDeps {
   readonly random?: RandomSource;
   /** Mints sticky ids for clients without the sticky cookie. */
   readonly mintId?: () => string;
+  /** The listener's scheme for x-forwarded-proto: `https` behind TLS (default `http`). */
+  readonly proto?: 'http' | 'https';
 }
 
 export type RequestHandler = (req: IncomingMessage, res: ServerResponse) => void;
@@ -45,7 +47,7 @@ export function createDataPlane(deps: DataPlaneDeps): { handleRequest: RequestHa
   const maxRawHeaders = deps.proxy.maxHeaders * 2;
   const forwarding: ForwardingPolicy = {
     trustedProxies: new Set(deps.proxy.trustedProxies),
-    proto: 'http',
+    proto: deps.proto ?? 'http',
   };
   const ctx: ExchangeContext = {
     recorder: deps.recorder,

@@ -63,6 +63,7 @@ export function forwardRequestHeaders(
   const out: OutgoingHeaders = {};
   for (const name in incoming) {
     if (HOP_BY_HOP.has(name) || (named !== undefined && named.has(name))) continue;
+    if (name.charCodeAt(0) === 0x3a /* : */) continue; // HTTP/2 pseudo-headers are not fields (RFC 9113 §8.3)
     const value = incoming[name];
     if (value === undefined) continue;
     if (name.charCodeAt(0) === 0x78 /* x */ && name.startsWith('x-forwarded-')) continue; // set below

@@ -21,6 +21,7 @@ const ALLOWED: Record<string, { value: string[]; types?: string[] }> = {
   client: { value: ['domain', 'errors'], types: ['admin', 'rollout', 'state'] },
   demo: { value: [] },
   runtime: { value: [] },
+  tls: { value: ['domain', 'errors', 'config', 'proxy'], types: ['config', 'proxy'] },
 };
 /** The composition root and entry points see everything. */
 const ROOTS = new Set(['app', 'server', 'cli', 'demo']);

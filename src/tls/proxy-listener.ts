@@ -1,0 +1,55 @@
+// A TLS proxy listener (`listen.tls`, `preview.tls`): the same data plane as proxy/listener.ts
+// behind TLS, with HTTP/2 beside HTTP/1.1 when `http2` is on. HTTP/1.1 connections get the same
+// client timeouts, upgrade handling and clientError answers as the plain listener; HTTP/2
+// requests are translated (h2-request.ts) and go through the very same handleRequest.
+import type http from 'node:http';
+import type { Http2ServerRequest, Http2ServerResponse, Http2Session } from 'node:http2';
+import type { Socket } from 'node:net';
+import type { TimeoutsConfig } from '../config/types.ts';
+import { errorBody, type ErrorCode } from '../errors.ts';
+import type { RequestHandler, UpgradeHandler } from '../proxy/data-plane.ts';
+import { answerOnSocket } from '../proxy/failure.ts';
+import { asHttp1Request } from './h2-request.ts';
+import { createSecureServer, type SecureServerOptions, type TlsListener } from './secure-server.ts';
+
+export function createTlsProxyListener(
+  handlers: { handleRequest: RequestHandler; handleUpgrade: UpgradeHandler },
+  timeouts: TimeoutsConfig,
+  options: SecureServerOptions,
+): TlsListener {
+  const { handleRequest } = handlers;
+  const listener = createSecureServer(options, (req, res) => {
+    if (req.httpVersionMajor === 2) {
+      asHttp1Request(req as Http2ServerRequest);
+      // Node's compat request/response carry every member the data plane and Exchange use:
+      // url, method, headers, rawHeaders, complete, resume(), socket.remoteAddress, the Readable
+      // body; writeHead(status, flat array), write/end, 'drain', 'close', headersSent,
+      // writableFinished, destroy(). test/tls/h2-proxy.test.ts runs each path over HTTP/2.
+      handleRequest(req as unknown as http.IncomingMessage, res as unknown as http.ServerResponse);
+    } else {
+      handleRequest(req as http.IncomingMessage, res as http.ServerResponse);
+    }
+  });
+  const server = listener.server;
+
+  // HTTP/1.1 connections: the limits of proxy/listener.ts (node:http2 reads them from its server
+  // for allowHTTP1 connections, node:https from its own).
+  const h1 = server as unknown as http.Server;
+  h1.headersTimeout = Math.min(30_000, timeouts.clientIdleMs);
+  h1.requestTimeout = 300_000;
+  h1.keepAliveTimeout = timeouts.clientIdleMs;
+  // Also the HTTP/2 session idle timeout: a session without frames for clientIdleMs is closed.
+  server.setTimeout(timeouts.clientIdleMs);
+  server.on('upgrade', handlers.handleUpgrade);
+  server.on('clientError', (err: NodeJS.ErrnoException, socket: Socket) => {
+    const code: ErrorCode =
+      err.code === 'HPE_HEADER_OVERFLOW' ? 'TURNOUT_ERR_TOO_MANY_HEADERS' : err.code === 'ERR_HTTP_REQUEST_TIMEOUT' ? 'TURNOUT_ERR_REQUEST_TIMEOUT' : 'TURNOUT_ERR_BAD_REQUEST';
+    answerOnSocket(socket, code, errorBody(code));
+  });
+  // A session that errs (a flood, a protocol error) is the client's problem: node:http2 destroys
+  // it; without a listener nothing else happens, so this only keeps that explicit.
+  server.on('sessionError', (_err: Error, session: Http2Session) => session.destroy());
+  return listener;
+}
+
+export type { Http2ServerRequest, Http2ServerResponse };
