@@ -13,15 +13,22 @@
 // §8.2.3 arrive joined with "; " (Node does it).
 import type { Http2ServerRequest } from 'node:http2';
 
-export function asHttp1Request(req: Http2ServerRequest): void {
+/**
+ * Translates in place; returns the decoded size of the client's fields (names and values, as
+ * node:http's maxHeaderSize counts for HTTP/1.1) so the caller can answer 431 over the same limit.
+ */
+export function asHttp1Request(req: Http2ServerRequest): number {
   // proxy.maxHeaders counts the client's fields, as over HTTP/1.1: the pseudo-headers, which
   // come first (RFC 9113 §8.3), leave rawHeaders.
   const raw = req.rawHeaders;
   let pseudo = 0;
   while (pseudo < raw.length && raw[pseudo]!.charCodeAt(0) === 0x3a) pseudo += 2;
   if (pseudo > 0) raw.splice(0, pseudo);
+  let size = 0;
+  for (let i = 0; i < raw.length; i++) size += raw[i]!.length;
   const headers = req.headers;
   const authority = headers[':authority'];
   if (authority !== undefined) headers.host = authority;
   if (headers['content-length'] === undefined && !req.stream.endAfterHeaders) headers['transfer-encoding'] = 'chunked';
+  return size;
 }

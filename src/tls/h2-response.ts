@@ -3,7 +3,7 @@
 // location, …: its list of singleton fields, RFC 9110 §5.3): node:http2 would throw from
 // writeHead and reset the stream for an answer HTTP/1.1 clients get whole. Here the first value
 // of such a field is kept and the repeats are dropped, as a client reading the HTTP/1.1 answer
-// uses the first. (Retrying after the throw cannot work: the failed attempt's fields stay, and
+// uses the first. Connection-specific fields never go out (RFC 9113 §8.2.2). (Retrying after the throw cannot work: the failed attempt's fields stay, and
 // removeHeader('date') only turns sendDate off.)
 import { Http2ServerResponse } from 'node:http2';
 import type { OutgoingHttpHeaders } from 'node:http';
@@ -21,8 +21,15 @@ export class ProxyH2Response extends Http2ServerResponse {
   override writeHead(statusCode: number, headers?: OutgoingHttpHeaders | readonly string[]): this;
   override writeHead(statusCode: number, statusMessage: string, headers?: OutgoingHttpHeaders | readonly string[]): this;
   override writeHead(statusCode: number, a?: unknown, b?: unknown): this {
-    const headers = (b ?? a) as OutgoingHttpHeaders | string[] | undefined;
-    return super.writeHead(statusCode, (Array.isArray(headers) ? firstOfEach(headers) : headers) as OutgoingHttpHeaders);
+    let headers = (b ?? a) as OutgoingHttpHeaders | string[] | undefined;
+    if (Array.isArray(headers)) headers = firstOfEach(headers) as string[];
+    else if (headers !== undefined && 'connection' in headers) {
+      // The data plane's refusals say `connection: close` for HTTP/1.1; over HTTP/2 the field is
+      // forbidden (RFC 9113 §8.2.2) and node would drop it with a process warning.
+      const { connection: _dropped, ...rest } = headers;
+      headers = rest;
+    }
+    return super.writeHead(statusCode, headers as OutgoingHttpHeaders);
   }
 }
 

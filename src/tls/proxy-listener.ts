@@ -2,11 +2,11 @@
 // behind TLS, with HTTP/2 beside HTTP/1.1 when `http2` is on. HTTP/1.1 connections get the same
 // client timeouts, upgrade handling and clientError answers as the plain listener; HTTP/2
 // requests are translated (h2-request.ts) and go through the very same handleRequest.
-import type http from 'node:http';
+import http from 'node:http';
 import type { Http2ServerRequest, Http2ServerResponse, Http2Session } from 'node:http2';
 import type { Socket } from 'node:net';
 import type { TimeoutsConfig } from '../config/types.ts';
-import { errorBody, type ErrorCode } from '../errors.ts';
+import { ERRORS, errorBody, type ErrorCode } from '../errors.ts';
 import type { RequestHandler, UpgradeHandler } from '../proxy/data-plane.ts';
 import { answerOnSocket } from '../proxy/failure.ts';
 import { asHttp1Request } from './h2-request.ts';
@@ -20,7 +20,10 @@ export function createTlsProxyListener(
   const { handleRequest } = handlers;
   const listener = createSecureServer(options, (req, res) => {
     if (req.httpVersionMajor === 2) {
-      asHttp1Request(req as Http2ServerRequest);
+      // The header size limit of HTTP/1.1 (node:http's maxHeaderSize, 16 KiB, → 431 there via
+      // HPE_HEADER_OVERFLOW) holds over HTTP/2 too; lists beyond SETTINGS_MAX_HEADER_LIST_SIZE
+      // never get here (nghttp2 ends the session: COMPRESSION_ERROR).
+      if (asHttp1Request(req as Http2ServerRequest) > maxHeaderSize) return tooLarge(res as Http2ServerResponse);
       // Node's compat request/response carry every member the data plane and Exchange use:
       // url, method, headers, rawHeaders, complete, resume(), socket.remoteAddress, the Readable
       // body; writeHead(status, flat array), write/end, 'drain', 'close', headersSent,
@@ -52,4 +55,10 @@ export function createTlsProxyListener(
   return listener;
 }
 
-export type { Http2ServerRequest, Http2ServerResponse };
+const { maxHeaderSize } = http;
+
+function tooLarge(res: Http2ServerResponse): void {
+  const body = errorBody('TURNOUT_ERR_TOO_MANY_HEADERS', `header fields larger than ${maxHeaderSize} bytes`);
+  res.writeHead(ERRORS.TURNOUT_ERR_TOO_MANY_HEADERS.statusCode, ['content-type', 'application/json; charset=utf-8', 'content-length', String(Buffer.byteLength(body))]);
+  res.end(body);
+}
