@@ -33,6 +33,19 @@ export class ProxyH2Response extends Http2ServerResponse {
   }
 }
 
+// node's compat response says writableFinished as soon as the stream is destroyed, also when the
+// client reset it before the answer was ended: Exchange.clientClosed would then take a reset for a
+// normal end, never cancel the upstream request and wait for a 'drain' that never comes, holding
+// an upstream connection (a rapid-reset burst wedged every connection of the pool that way).
+// Finished means ended by us and flushed, as in node:http. (A property in @types, so defined here.)
+const finished = Object.getOwnPropertyDescriptor(Http2ServerResponse.prototype, 'writableFinished')!.get!;
+Object.defineProperty(ProxyH2Response.prototype, 'writableFinished', {
+  configurable: true,
+  get(this: ProxyH2Response): boolean {
+    return this.writableEnded && (finished.call(this) as boolean);
+  },
+});
+
 /** The flat header list without repeats of single-value fields; the same array when there are none. */
 export function firstOfEach(headers: readonly string[]): readonly string[] {
   let seen: Set<string> | undefined;

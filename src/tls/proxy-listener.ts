@@ -18,17 +18,27 @@ export function createTlsProxyListener(
   options: SecureServerOptions,
 ): TlsListener {
   const { handleRequest } = handlers;
+  /** An HTTP/2 request, one turn of the event loop after its HEADERS (see below). */
+  const startH2 = (req: Http2ServerRequest, res: Http2ServerResponse): void => {
+    // Reset by the client meanwhile: nobody to answer, nothing to send upstream.
+    if (req.stream.destroyed || req.stream.closed) return;
+    // The header size limit of HTTP/1.1 (node:http's maxHeaderSize, 16 KiB, → 431 there via
+    // HPE_HEADER_OVERFLOW) holds over HTTP/2 too; lists beyond SETTINGS_MAX_HEADER_LIST_SIZE
+    // never get here (nghttp2 ends the session: COMPRESSION_ERROR).
+    if (asHttp1Request(req) > maxHeaderSize) return tooLarge(res);
+    // Node's compat request/response carry every member the data plane and Exchange use:
+    // url, method, headers, rawHeaders, complete, resume(), socket.remoteAddress, the Readable
+    // body; writeHead(status, flat array), write/end, 'drain', 'close', headersSent,
+    // writableFinished (made exact in h2-response.ts), destroy(). test/tls/ runs each over h2.
+    handleRequest(req as unknown as http.IncomingMessage, res as unknown as http.ServerResponse);
+  };
   const listener = createSecureServer(options, (req, res) => {
     if (req.httpVersionMajor === 2) {
-      // The header size limit of HTTP/1.1 (node:http's maxHeaderSize, 16 KiB, → 431 there via
-      // HPE_HEADER_OVERFLOW) holds over HTTP/2 too; lists beyond SETTINGS_MAX_HEADER_LIST_SIZE
-      // never get here (nghttp2 ends the session: COMPRESSION_ERROR).
-      if (asHttp1Request(req as Http2ServerRequest) > maxHeaderSize) return tooLarge(res as Http2ServerResponse);
-      // Node's compat request/response carry every member the data plane and Exchange use:
-      // url, method, headers, rawHeaders, complete, resume(), socket.remoteAddress, the Readable
-      // body; writeHead(status, flat array), write/end, 'drain', 'close', headersSent,
-      // writableFinished, destroy(). test/tls/h2-proxy.test.ts runs each path over HTTP/2.
-      handleRequest(req as unknown as http.IncomingMessage, res as unknown as http.ServerResponse);
+      // Rapid reset (CVE-2023-44487) sends HEADERS and RST_STREAM in one packet: node emits the
+      // request while nghttp2 is still reading, before the reset. Starting the exchange after the
+      // read (setImmediate) lets those streams be seen closed, so a reset burst costs no upstream
+      // request; nghttp2's reset rate limit then ends the session.
+      setImmediate(startH2, req as Http2ServerRequest, res as Http2ServerResponse);
     } else {
       handleRequest(req as http.IncomingMessage, res as http.ServerResponse);
     }

@@ -115,3 +115,32 @@ t.test('a client stream reset mid-download cancels the upstream request; the ses
   const r = (await (await app.api('/api/v1/upstreams')).json()) as { colours: { blue: { errors: number } } };
   t.equal(r.colours.blue.errors, 0, 'a client reset does not count against the colour');
 });
+
+t.test('a stream reset before the upstream answers cancels the upstream request and frees its connection', async (t) => {
+  if (!hasTool(t, 'openssl', 'openssl')) return;
+  const pair = makeCertificate(t.testdir(), 'edge');
+  const blue = await startUpstream(t, 'blue');
+  const aborted: string[] = [];
+  blue.handle((req, res) => {
+    if (!req.url!.startsWith('/slow')) return res.end('ok');
+    res.on('close', () => {
+      if (!res.writableFinished) aborted.push(req.url!);
+    });
+  });
+  const app = await startApp(t, { listen: { host: '127.0.0.1', port: 0, tls: pair }, upstreams: { blue: { targets: [blue.url] }, green: { targets: [blue.url] } } });
+  const session = h2Connect(t, app.proxy);
+  const streams = Array.from({ length: 20 }, (_, i) => {
+    const s = session.request({ ':path': `/slow/${i}` });
+    s.on('error', () => {});
+    return s;
+  });
+  await waitFor(() => blue.seen.filter((s) => s.url.startsWith('/slow/')).length === 20, 'the upstream to see 20 requests');
+  for (const s of streams) s.close(http2.constants.NGHTTP2_CANCEL);
+  await waitFor(() => aborted.length === 20, 'all 20 upstream requests to be cancelled');
+  t.equal(aborted.length, 20, 'every upstream request was cancelled');
+  await waitFor(async () => {
+    const r = (await (await app.api('/api/v1/upstreams')).json()) as { colours: { blue: { inFlight: number } } };
+    return r.colours.blue.inFlight === 0;
+  }, 'nothing left in flight');
+  t.equal((await h2Request(session, { ':path': '/next' })).status, 200);
+});
