@@ -69,7 +69,7 @@ t.test('defaults: the minimal config gets exactly CONTRACT §2', async (t) => {
 t.test('partial sections keep the defaults of their other fields; null sections are all defaults', async (t) => {
   const raw = { ...minimal(), listen: { port: 0 }, preview: { port: 9000 }, routing: { sticky: { by: 'ip' } }, notify: null };
   const config = parseConfig(raw, 'test.yaml', {});
-  t.strictSame(config.listen, { host: '0.0.0.0', port: 0 });
+  t.strictSame(config.listen, { host: '0.0.0.0', port: 0, tls: null, http2: true });
   t.strictSame(config.preview, { host: '0.0.0.0', port: 9000, tls: null, http2: true });
   t.strictSame(config.routing.sticky, { by: 'ip', cookie: 'turnout_id', header: 'x-user-id' });
   t.strictSame(config.notify, { webhooks: [], secret: '' });
