@@ -13,6 +13,7 @@ import YAML from 'yaml';
 import { startOrigin } from './lib/origin.ts';
 import { BENCH_DIR, NODE, freePort, startProcess, stopAll, waitForLine, type Proc } from './lib/procs.ts';
 import { TURNOUT_CLI, buildIfStale } from './contenders/turnout.ts';
+import { cpuSeconds, processTree } from './lib/proc-stats.ts';
 
 const run = promisify(execFile);
 const arg = (name: string, def: number) => {
@@ -24,6 +25,9 @@ const SECONDS = arg('seconds', 5);
 const H1_CONNECTIONS = 64;
 const H2_CLIENTS = 16;
 const H2_STREAMS = 10;
+// Every contender gets the same requests: a returning visitor's sticky cookie (as bench/lib/visitors.ts
+// does for the main bench), so Turnout routes by it instead of minting a cookie per request.
+const COOKIE = 'cookie: turnout_id=bench-visitor-0001';
 
 for (const tool of ['openssl', 'wrk', 'h2load', 'nginx']) {
   try {
@@ -58,6 +62,7 @@ async function ready(url: string, proc: Proc): Promise<void> {
 interface Contender {
   name: string;
   url: string;
+  pid: number;
 }
 
 async function startTurnoutTls(originUrl: string, green: string): Promise<Contender> {
@@ -74,7 +79,7 @@ async function startTurnoutTls(originUrl: string, green: string): Promise<Conten
   const proc = startProcess({ name: 'turnout', command: NODE, args: [TURNOUT_CLI, 'serve', '--config', file], logFile: path.join(dir, 'turnout.log') });
   const url = `https://127.0.0.1:${port}`;
   await ready(url, proc);
-  return { name: 'Turnout', url };
+  return { name: 'Turnout', url, pid: proc.pid };
 }
 
 async function startNodeProxy(originUrl: string): Promise<Contender> {
@@ -82,7 +87,7 @@ async function startNodeProxy(originUrl: string): Promise<Contender> {
   const port = Number(await waitForLine(proc, /LISTENING (\d+)/));
   const url = `https://127.0.0.1:${port}`;
   await ready(url, proc);
-  return { name: 'node:http2 + undici', url };
+  return { name: 'node:http2 + undici', url, pid: proc.pid };
 }
 
 async function startNginxTls(originUrl: string): Promise<Contender> {
@@ -124,19 +129,33 @@ http {
   const proc = startProcess({ name: 'nginx', command: 'nginx', args: ['-p', d, '-c', path.join(d, 'nginx.conf'), '-e', path.join(d, 'error.log')], logFile: path.join(d, 'stdout.log') });
   const url = `https://127.0.0.1:${port}`;
   await ready(url, proc);
-  return { name: 'nginx (1 worker)', url };
+  return { name: 'nginx (1 worker)', url, pid: proc.pid };
 }
 
-async function wrk(url: string): Promise<number> {
-  const { stdout } = await run('wrk', ['-t', '1', '-c', String(H1_CONNECTIONS), '-d', `${SECONDS}s`, `${url}/`], { maxBuffer: 1 << 20 });
-  return Number(/Requests\/sec:\s+([\d.]+)/.exec(stdout)?.[1] ?? NaN);
+/** Requests per second, and the proxy's CPU µs per request (robust to a shared machine's slow spells). */
+interface Measured {
+  rps: number;
+  cpuUs: number;
 }
 
-async function h2load(url: string): Promise<number> {
-  const { stdout } = await run('h2load', ['-D', String(SECONDS), '-c', String(H2_CLIENTS), '-m', String(H2_STREAMS), '-t', '1', '--warm-up-time=1', `${url}/`], { maxBuffer: 1 << 20 });
+async function measured(c: Contender, load: (url: string) => Promise<{ rps: number; requests: number }>): Promise<Measured> {
+  const pids = processTree(c.pid);
+  const before = cpuSeconds(pids);
+  const { rps, requests } = await load(c.url);
+  return { rps, cpuUs: ((cpuSeconds(pids) - before) * 1e6) / requests };
+}
+
+async function wrk(url: string): Promise<{ rps: number; requests: number }> {
+  const { stdout } = await run('wrk', ['-t', '1', '-c', String(H1_CONNECTIONS), '-d', `${SECONDS}s`, '-H', COOKIE, `${url}/`], { maxBuffer: 1 << 20 });
+  return { rps: Number(/Requests\/sec:\s+([\d.]+)/.exec(stdout)?.[1] ?? NaN), requests: Number(/(\d+) requests in/.exec(stdout)?.[1] ?? NaN) };
+}
+
+async function h2load(url: string): Promise<{ rps: number; requests: number }> {
+  const { stdout } = await run('h2load', ['-D', String(SECONDS), '-c', String(H2_CLIENTS), '-m', String(H2_STREAMS), '-t', '1', '--warm-up-time=1', '-H', COOKIE, `${url}/`], { maxBuffer: 1 << 20 });
   const ok = /requests: .* (\d+) succeeded/.exec(stdout);
   if (ok && /(\d+) failed/.exec(stdout)?.[1] !== '0') process.stderr.write(`h2load failures against ${url}:\n${stdout}\n`);
-  return Number(/finished in [\d.]+s, ([\d.]+) req\/s/.exec(stdout)?.[1] ?? NaN);
+  // The warm-up second is not in `requests: N total`, nor its CPU in the delta: close enough.
+  return { rps: Number(/finished in [\d.]+s, ([\d.]+) req\/s/.exec(stdout)?.[1] ?? NaN), requests: Number(/requests: (\d+) total/.exec(stdout)?.[1] ?? NaN) };
 }
 
 const median = (xs: number[]) => {
@@ -144,33 +163,47 @@ const median = (xs: number[]) => {
   return s.length % 2 ? s[(s.length - 1) / 2]! : (s[s.length / 2 - 1]! + s[s.length / 2]!) / 2;
 };
 
+const ratio = (a: number[], b: number[]) => {
+  const perRound = a.map((v, i) => v / b[i]!);
+  return `${median(perRound).toFixed(2)}× (rounds ${perRound.map((r) => r.toFixed(2)).join(', ')})`;
+};
+
 try {
   const origin = await startOrigin(dir);
   const contenders = [await startTurnoutTls(origin.blue, origin.green), await startNodeProxy(origin.blue), await startNginxTls(origin.blue)];
-  const results = new Map<string, { h1: number[]; h2: number[] }>(contenders.map((c) => [c.name, { h1: [], h2: [] }]));
-  for (let round = 1; round <= ROUNDS; round++) {
+  type Series = { h1: number[]; h2: number[]; h1Cpu: number[]; h2Cpu: number[] };
+  const results = new Map<string, Series>(contenders.map((c) => [c.name, { h1: [], h2: [], h1Cpu: [], h2Cpu: [] }]));
+  // Round 0 warms every contender up (JIT, pools, TLS session caches) and is not counted.
+  for (let round = 0; round <= ROUNDS; round++) {
     for (const c of contenders) {
-      const h1 = await wrk(c.url);
-      const h2 = await h2load(c.url);
-      results.get(c.name)!.h1.push(h1);
-      results.get(c.name)!.h2.push(h2);
-      process.stderr.write(`round ${round}: ${c.name}: TLS h1 ${h1.toFixed(0)} req/s, h2 ${h2.toFixed(0)} req/s\n`);
+      const h1 = await measured(c, wrk);
+      const h2 = await measured(c, h2load);
+      process.stderr.write(`round ${round}: ${c.name}: TLS h1 ${h1.rps.toFixed(0)} req/s ${h1.cpuUs.toFixed(0)} µs/req, h2 ${h2.rps.toFixed(0)} req/s ${h2.cpuUs.toFixed(0)} µs/req\n`);
+      if (round === 0) continue;
+      const r = results.get(c.name)!;
+      r.h1.push(h1.rps);
+      r.h2.push(h2.rps);
+      r.h1Cpu.push(h1.cpuUs);
+      r.h2Cpu.push(h2.cpuUs);
     }
   }
   const t = results.get('Turnout')!;
   const n = results.get('node:http2 + undici')!;
   const x = results.get('nginx (1 worker)')!;
-  const row = (name: string, r: { h1: number[]; h2: number[] }) => `| ${name} | ${median(r.h1).toFixed(0)} | ${median(r.h2).toFixed(0)} |`;
+  const row = (name: string, r: Series) => `| ${name} | ${median(r.h1).toFixed(0)} | ${median(r.h1Cpu).toFixed(0)} | ${median(r.h2).toFixed(0)} | ${median(r.h2Cpu).toFixed(0)} |`;
   process.stdout.write(
     [
       `TLS bench: ${ROUNDS} interleaved rounds × ${SECONDS} s; wrk -t1 -c${H1_CONNECTIONS} (HTTP/1.1 over TLS), h2load -t1 -c${H2_CLIENTS} -m${H2_STREAMS} (h2); medians`,
       '',
-      '| contender | TLS HTTP/1.1 req/s | h2 req/s |',
-      '| --- | ---: | ---: |',
+      '| contender | TLS HTTP/1.1 req/s | CPU µs/req | h2 req/s | CPU µs/req |',
+      '| --- | ---: | ---: | ---: | ---: |',
       ...contenders.map((c) => row(c.name, results.get(c.name)!)),
       '',
-      `Turnout / node:http2+undici: TLS h1 ${(median(t.h1) / median(n.h1)).toFixed(2)}×, h2 ${(median(t.h2) / median(n.h2)).toFixed(2)}× (target ≥ 0.9×)`,
-      `Turnout / nginx: TLS h1 ${(median(t.h1) / median(x.h1)).toFixed(2)}×, h2 ${(median(t.h2) / median(x.h2)).toFixed(2)}×`,
+      // Ratios per round (the contenders ran back to back), then the median, as bench/run.ts does.
+      `Turnout / node:http2+undici: TLS h1 ${ratio(t.h1, n.h1)}, h2 ${ratio(t.h2, n.h2)} (target ≥ 0.9×)`,
+      `Turnout / nginx: TLS h1 ${ratio(t.h1, x.h1)}, h2 ${ratio(t.h2, x.h2)}`,
+      // CPU per request: the node proxy's over Turnout's, so ≥ 0.9 means within 10%.
+      `CPU per request, node:http2+undici / Turnout: TLS h1 ${ratio(n.h1Cpu, t.h1Cpu)}, h2 ${ratio(n.h2Cpu, t.h2Cpu)}`,
       '',
     ].join('\n'),
   );

@@ -2,12 +2,14 @@
 // HTTP/1.1, x-forwarded-proto https, TLS 1.2 minimum, the admin listener over TLS, curl --http2
 // and nghttp as real clients.
 import t, { type Test } from 'tap';
+import http from 'node:http';
 import https from 'node:https';
 import tls from 'node:tls';
 import { execFile } from 'node:child_process';
 import { promisify } from 'node:util';
 import { startApp } from '../helpers/app.ts';
 import { startUpstream } from '../helpers/upstream.ts';
+import { waitFor } from '../helpers/wait.ts';
 import { h2Connect, h2Request, hasTool, makeCertificate } from '../helpers/tls.ts';
 
 const run = promisify(execFile);
@@ -233,4 +235,37 @@ t.test('nghttp: several streams on one connection', async (t) => {
   const { stdout } = await run('nghttp', ['-ns', '-m', '10', `${app.proxy}/ng`]);
   t.match(stdout, /responseEnd/);
   t.equal(blue.seen.filter((s) => s.url === '/ng').length, 10, 'ten streams reached the upstream');
+});
+
+t.test('a WebSocket upgrade over TLS (HTTP/1.1 by ALPN) is routed and relayed, x-forwarded-proto https', async (t) => {
+  if (!hasTool(t, 'openssl', 'openssl')) return;
+  const pair = makeCertificate(t.testdir(), 'edge');
+  const seen: Record<string, unknown>[] = [];
+  const upstream = http.createServer((_req, res) => res.end('plain'));
+  upstream.on('upgrade', (req, socket: import('node:net').Socket) => {
+    seen.push(req.headers);
+    socket.write('HTTP/1.1 101 Switching Protocols\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n\r\n');
+    socket.on('data', (d) => socket.write(`echo:${d.toString()}`));
+  });
+  await new Promise<void>((r) => upstream.listen(0, '127.0.0.1', r));
+  t.teardown(() => {
+    upstream.closeAllConnections();
+    upstream.close();
+  });
+  const target = `http://127.0.0.1:${(upstream.address() as import('node:net').AddressInfo).port}`;
+  const app = await startApp(t, { listen: { host: '127.0.0.1', port: 0, tls: pair }, upstreams: { blue: { targets: [target] }, green: { targets: [target] } } });
+  const { port } = new URL(app.proxy);
+  const socket = tls.connect({ host: '127.0.0.1', port: Number(port), rejectUnauthorized: false, ALPNProtocols: ['http/1.1'] });
+  t.teardown(() => socket.destroy());
+  socket.setEncoding('latin1');
+  let buf = '';
+  socket.on('data', (d: string) => (buf += d));
+  socket.write('GET /ws HTTP/1.1\r\nHost: app.example\r\nConnection: Upgrade\r\nUpgrade: websocket\r\nSec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\nSec-WebSocket-Version: 13\r\n\r\n');
+  await waitFor(() => buf.includes('\r\n\r\n'), 'the 101');
+  t.match(buf, /^HTTP\/1\.1 101/);
+  t.match(buf, /x-turnout-colour: blue/i);
+  socket.write('ping');
+  await waitFor(() => buf.includes('echo:ping'), 'the echo');
+  t.equal(seen[0]!['x-forwarded-proto'], 'https');
+  t.equal(seen[0]!.host, 'app.example');
 });
