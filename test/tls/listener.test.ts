@@ -269,3 +269,39 @@ t.test('a WebSocket upgrade over TLS (HTTP/1.1 by ALPN) is routed and relayed, x
   t.equal(seen[0]!['x-forwarded-proto'], 'https');
   t.equal(seen[0]!.host, 'app.example');
 });
+
+t.test('http2: false serves HTTP/1.1 over TLS only (ALPN offers http/1.1)', async (t) => {
+  if (!hasTool(t, 'openssl', 'openssl')) return;
+  const pair = makeCertificate(t.testdir(), 'edge');
+  const blue = await startUpstream(t, 'blue');
+  const app = await startApp(t, { listen: { host: '127.0.0.1', port: 0, tls: pair, http2: false }, upstreams: { blue: { targets: [blue.url] }, green: { targets: [blue.url] } } });
+  const h1 = await httpsGet(`${app.proxy}/h1`);
+  t.equal(h1.status, 200);
+  t.equal(blue.seen.at(-1)!.headers['x-forwarded-proto'], 'https');
+  const { port } = new URL(app.proxy);
+  const alpn = await new Promise<string | false | null>((resolve, reject) => {
+    const s = tls.connect({ host: '127.0.0.1', port: Number(port), rejectUnauthorized: false, ALPNProtocols: ['h2', 'http/1.1'] }, () => {
+      resolve(s.alpnProtocol);
+      s.destroy();
+    });
+    s.on('error', reject);
+  });
+  t.not(alpn, 'h2', `no h2 offered (negotiated: ${alpn})`);
+});
+
+t.test('an idle h2 session is closed after timeouts.clientIdleMs', async (t) => {
+  if (!hasTool(t, 'openssl', 'openssl')) return;
+  const pair = makeCertificate(t.testdir(), 'edge');
+  const blue = await startUpstream(t, 'blue');
+  const app = await startApp(t, {
+    listen: { host: '127.0.0.1', port: 0, tls: pair },
+    timeouts: { clientIdleMs: 200 },
+    upstreams: { blue: { targets: [blue.url] }, green: { targets: [blue.url] } },
+  });
+  const session = h2Connect(t, app.proxy);
+  t.equal((await h2Request(session, { ':path': '/' })).status, 200);
+  let closed = false;
+  session.on('close', () => (closed = true));
+  await waitFor(() => closed, 'the idle session to be closed by the server');
+  t.ok(closed, 'the server closed the idle session');
+});
