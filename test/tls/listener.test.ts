@@ -305,3 +305,28 @@ t.test('an idle h2 session is closed after timeouts.clientIdleMs', async (t) => 
   await waitFor(() => closed, 'the idle session to be closed by the server');
   t.ok(closed, 'the server closed the idle session');
 });
+
+t.test('shutdown drains an in-flight h2 request (GOAWAY), then closes', async (t) => {
+  if (!hasTool(t, 'openssl', 'openssl')) return;
+  const pair = makeCertificate(t.testdir(), 'edge');
+  const blue = await startUpstream(t, 'blue');
+  let release: () => void = () => {};
+  blue.handle((req, res) => {
+    if (req.url !== '/held') return res.end('ok');
+    release = () => res.end('finished');
+  });
+  const app = await startApp(t, { listen: { host: '127.0.0.1', port: 0, tls: pair }, upstreams: { blue: { targets: [blue.url] }, green: { targets: [blue.url] } } });
+  const session = h2Connect(t, app.proxy);
+  let goaway = false;
+  session.on('goaway', () => (goaway = true));
+  const held = h2Request(session, { ':path': '/held' });
+  await waitFor(() => blue.seen.some((s) => s.url === '/held'), 'the request to reach the upstream');
+  const closing = app.app.close();
+  await waitFor(() => goaway, 'GOAWAY on the open session');
+  release();
+  const answer = await held;
+  t.equal(answer.status, 200);
+  t.equal(answer.body, 'finished', 'the in-flight request finished');
+  await closing;
+  t.notOk(app.app.proxy.listening, 'the listener is closed');
+});
