@@ -39,6 +39,10 @@ import { Supervisor, defaultListenMode } from './workers/supervisor.ts';
 import { drainServers } from './workers/drain.ts';
 import { resolveWorkers } from './workers/count.ts';
 import type { ListenMode } from './workers/protocol.ts';
+import { loadListenerCertificates } from './tls/listeners.ts';
+import { createSecureServer, type TlsListener, type ReloadOutcome } from './tls/secure-server.ts';
+import type { ListenConfig } from './config/types.ts';
+import type { ProxyServer } from './compose.ts';
 
 export interface AppOptions {
   readonly clock?: Clock;
@@ -59,6 +63,8 @@ export interface AppOptions {
   readonly record?: boolean;
   /** How workers share the listeners (default: reuseport where the platform has it). */
   readonly listenMode?: ListenMode;
+  /** Names the config in errors found while building (TLS certificates): the file, for `serve`. */
+  readonly configSource?: string;
 }
 
 export interface ListeningAddresses {
@@ -81,8 +87,8 @@ export interface TurnoutApp {
   /** With state.store: redis, this replica's membership of the fleet (CONTRACT §6); else null. */
   readonly fleet: Fleet | null;
   /** The proxy listener of the single process; null with workers > 1 (the workers listen). */
-  readonly proxy: http.Server | null;
-  readonly preview: http.Server | null;
+  readonly proxy: ProxyServer | null;
+  readonly preview: ProxyServer | null;
   /** The data-plane workers (CONTRACT §7); null with workers: 1. */
   readonly workers: Supervisor | null;
   /** False once shutdown began: /readyz answers 503. */
@@ -93,6 +99,8 @@ export interface TurnoutApp {
    * and /readyz answers 503.
    */
   listen(): Promise<ListeningAddresses>;
+  /** SIGHUP: re-reads every TLS listener's certificate files; a bad pair keeps the old (logged). */
+  reloadCertificates(): ReloadOutcome[];
   /** Stop accepting, let in-flight requests finish (bounded by shutdown.drainSeconds), persist, close. */
   close(): Promise<void>;
 }
@@ -117,8 +125,8 @@ function listenModeFromEnv(): ListenMode | undefined {
   return v === 'shared' || v === 'reuseport' ? v : undefined;
 }
 
-function urlOf(host: string, port: number): string {
-  return `http://${host.includes(':') ? `[${host}]` : host}:${port}`;
+function urlOf(scheme: string, host: string, port: number): string {
+  return `${scheme}://${host.includes(':') ? `[${host}]` : host}:${port}`;
 }
 
 /**
@@ -135,6 +143,8 @@ export async function buildApp(config: TurnoutConfig, options: AppOptions = {}):
   const clock = options.clock ?? systemClock;
   const logger = options.logger === false ? pino({ level: 'silent' }) : options.logger ?? defaultLogger(options.logDestination);
   const background = options.background ?? true;
+  // Before anything else is built: a certificate problem is a config error (CONTRACT §8).
+  const certificates = loadListenerCertificates(config, options.configSource ?? 'config');
 
   // A fleet: the store is Redis, shared with every replica of the same state.url and state.key.
   const fleetModules =
@@ -203,8 +213,9 @@ export async function buildApp(config: TurnoutConfig, options: AppOptions = {}):
   // Snapshots down (channels/): every commit and every probe verdict reaches every data plane,
   // and a change answers only once all of them acked it.
   let publisher: SnapshotPublisher;
-  let proxy: http.Server | null = null;
-  let preview: http.Server | null = null;
+  let proxy: ProxyServer | null = null;
+  let preview: ProxyServer | null = null;
+  const tlsListeners: TlsListener[] = [];
   let workers: Supervisor | null = null;
   if (workerCount === 1) {
     // One process: the in-process transport, and the data plane records straight into Telemetry.
@@ -212,7 +223,9 @@ export async function buildApp(config: TurnoutConfig, options: AppOptions = {}):
     const applied = new AppliedSnapshot({ initial: state.snapshot });
     local.subscribe(applied.apply);
     publisher = local;
-    ({ proxy, preview } = makeListeners(config, {
+    let tls: TlsListener[];
+    ({ proxy, preview, tls } = makeListeners(config, {
+      certificates,
       pools,
       getSnapshot: () => applied.routing!,
       recorder: options.record === false ? noopRecorder : recorder,
@@ -220,6 +233,7 @@ export async function buildApp(config: TurnoutConfig, options: AppOptions = {}):
       logger,
       ...(options.random ? { random: options.random } : {}),
     }));
+    tlsListeners.push(...tls);
   } else {
     const ipc = new IpcControlChannel();
     const target: MergeTarget = fleetTelemetry
@@ -311,15 +325,24 @@ export async function buildApp(config: TurnoutConfig, options: AppOptions = {}):
     ...(fleet
       ? { fleet, converge: (version: number) => fleet.converge(version) }
       : { fleet: loneReplica(`${os.hostname()}-${process.pid}`, new Date(clock.now()).toISOString(), () => state.state.version) }),
+    ...(config.admin.tls ? { serverFactory: adminServerFactory(config.admin) } : {}),
   });
 
-  const listenOn = (server: http.Server, host: string, port: number) =>
+  function adminServerFactory(listen: ListenConfig) {
+    return (handler: (req: http.IncomingMessage, res: http.ServerResponse) => void) => {
+      const tls = createSecureServer({ tls: listen.tls!, http2: listen.http2, field: 'admin', certificates: certificates.admin! }, handler as Parameters<typeof createSecureServer>[1]);
+      tlsListeners.push(tls);
+      return tls.server;
+    };
+  }
+
+  const listenOn = (server: ProxyServer, host: string, port: number, scheme: string) =>
     new Promise<string>((resolve, reject) => {
       server.once('error', reject);
       server.listen(port, host, () => {
         server.off('error', reject);
         const a = server.address() as AddressInfo;
-        resolve(`http://${a.family === 'IPv6' ? `[${a.address}]` : a.address}:${a.port}`);
+        resolve(`${scheme}://${a.family === 'IPv6' ? `[${a.address}]` : a.address}:${a.port}`);
       });
     });
 
@@ -342,16 +365,18 @@ export async function buildApp(config: TurnoutConfig, options: AppOptions = {}):
       return accepting;
     },
     async listen() {
-      const adminUrl = await admin.listen({ host: config.admin.host, port: config.admin.port });
+      const adminListened = await admin.listen({ host: config.admin.host, port: config.admin.port });
+      const adminUrl = config.admin.tls ? adminListened.replace(/^http:/, 'https:') : adminListened;
+      const scheme = (listen: ListenConfig) => (listen.tls ? 'https' : 'http');
       let proxyUrl: string;
       let previewUrl: string | null = null;
       if (workers !== null) {
         const ports = await workers.start();
-        proxyUrl = urlOf(config.listen.host, ports.proxyPort);
-        if (config.preview && ports.previewPort !== null) previewUrl = urlOf(config.preview.host, ports.previewPort);
+        proxyUrl = urlOf(scheme(config.listen), config.listen.host, ports.proxyPort);
+        if (config.preview && ports.previewPort !== null) previewUrl = urlOf(scheme(config.preview), config.preview.host, ports.previewPort);
       } else {
-        proxyUrl = await listenOn(proxy!, config.listen.host, config.listen.port);
-        previewUrl = preview && config.preview ? await listenOn(preview, config.preview.host, config.preview.port) : null;
+        proxyUrl = await listenOn(proxy!, config.listen.host, config.listen.port, scheme(config.listen));
+        previewUrl = preview && config.preview ? await listenOn(preview, config.preview.host, config.preview.port, scheme(config.preview)) : null;
       }
       // A fleet acks a state (its own commits and other replicas') once every data plane here routes by it.
       await fleet?.start(state, { lead: background, routedBy: (s) => publishState(s) });
@@ -364,6 +389,13 @@ export async function buildApp(config: TurnoutConfig, options: AppOptions = {}):
         verification.start();
       }
       return { proxy: proxyUrl, preview: previewUrl, admin: adminUrl };
+    },
+    reloadCertificates() {
+      // Workers hold their own proxy listeners: each re-reads the files on the same signal.
+      workers?.signal('SIGHUP');
+      const outcomes = tlsListeners.map((l) => l.reload());
+      for (const o of outcomes) (o.ok ? logger.info(o.message) : logger.error(o.message));
+      return outcomes;
     },
     close() {
       closing ??= shutdown();
@@ -379,7 +411,7 @@ export async function buildApp(config: TurnoutConfig, options: AppOptions = {}):
     if (workers !== null) {
       await workers.drain();
     } else {
-      const servers = [proxy, preview].filter((s): s is http.Server => s !== null);
+      const servers = [proxy, preview].filter((s): s is ProxyServer => s !== null);
       await drainServers(servers, config.shutdown.drainSeconds, () =>
         logger.warn(`drain: still busy after ${config.shutdown.drainSeconds}s, closing remaining connections`),
       );

@@ -12,6 +12,10 @@ import type { HealthChange } from './upstream/target.ts';
 import { createDataPlane } from './proxy/data-plane.ts';
 import { createProxyListener } from './proxy/listener.ts';
 import { createResponseLog } from './proxy/access-log.ts';
+import type { ListenConfig } from './config/types.ts';
+import type { ListenerCertificates, ListenerField } from './tls/listeners.ts';
+import { createTlsProxyListener } from './tls/proxy-listener.ts';
+import type { SecureServer, TlsListener } from './tls/secure-server.ts';
 
 /**
  * `awaitFirstProbe` (start cautious, issue 12): health is not persisted, so no target is trusted
@@ -40,10 +44,17 @@ export interface ListenerDeps {
   readonly clock: Clock;
   readonly logger: Logger;
   readonly random?: RandomSource;
+  /** tls/listeners.ts loadListenerCertificates(config): needed when a proxy listener has `tls`. */
+  readonly certificates?: ListenerCertificates;
 }
 
-/** The proxy listener and (when configured) the preview listener; not listening yet. */
-export function makeListeners(config: TurnoutConfig, deps: ListenerDeps): { proxy: http.Server; preview: http.Server | null } {
+export type ProxyServer = http.Server | SecureServer;
+
+/**
+ * The proxy listener and (when configured) the preview listener, plain or TLS (CONTRACT §8);
+ * not listening yet. `tls`: the TLS listeners, for certificate reloads on SIGHUP.
+ */
+export function makeListeners(config: TurnoutConfig, deps: ListenerDeps): { proxy: ProxyServer; preview: ProxyServer | null; tls: TlsListener[] } {
   const dataPlaneDeps = {
     pools: deps.pools,
     getSnapshot: deps.getSnapshot,
@@ -56,9 +67,17 @@ export function makeListeners(config: TurnoutConfig, deps: ListenerDeps): { prox
     clock: deps.clock,
     ...(deps.random ? { random: deps.random } : {}),
   };
-  const proxy = createProxyListener(createDataPlane({ ...dataPlaneDeps, role: 'main' }), config.timeouts);
-  const preview = config.preview
-    ? createProxyListener(createDataPlane({ ...dataPlaneDeps, role: 'preview', allowFrom: config.preview.allowFrom }), config.timeouts)
-    : null;
-  return { proxy, preview };
+  const tls: TlsListener[] = [];
+  const listener = (role: 'main' | 'preview', field: ListenerField, listen: ListenConfig, allowFrom?: readonly string[]): ProxyServer => {
+    const dataPlane = createDataPlane({ ...dataPlaneDeps, role, proto: listen.tls ? 'https' : 'http', ...(allowFrom ? { allowFrom } : {}) });
+    if (listen.tls === null || listen.tls === undefined) return createProxyListener(dataPlane, config.timeouts);
+    const certificates = deps.certificates?.[field];
+    if (!certificates) throw new Error(`${field}.tls: certificates were not loaded`);
+    const l = createTlsProxyListener(dataPlane, config.timeouts, { tls: listen.tls, http2: listen.http2, field, certificates });
+    tls.push(l);
+    return l.server;
+  };
+  const proxy = listener('main', 'listen', config.listen);
+  const preview = config.preview ? listener('preview', 'preview', config.preview, config.preview.allowFrom) : null;
+  return { proxy, preview, tls };
 }

@@ -17,7 +17,7 @@ export async function runServe(configPath: string): Promise<void> {
     process.stderr.write(`turnout: ${(err as Error).message}\n`);
     process.exit(EXIT_CONFIG);
   }
-  const app = await startApp(config);
+  const app = await startApp(config, { configSource: configPath });
   const a = await app.listenResult;
   app.app.logger.info(`proxy ${a.proxy}${a.preview ? `, preview ${a.preview}` : ''}, admin ${a.admin}`);
 }
@@ -31,7 +31,7 @@ export async function startApp(config: TurnoutConfig, options: AppOptions = {}):
   } catch (err) {
     const e = err as Error & { code?: string };
     process.stderr.write(`turnout: ${e.message}\n`);
-    process.exit(e.code === 'TURNOUT_ERR_STATE_UNREADABLE' ? EXIT_STATE : 1);
+    process.exit(e.code === 'TURNOUT_ERR_STATE_UNREADABLE' ? EXIT_STATE : e.code === 'TURNOUT_ERR_CONFIG' ? EXIT_CONFIG : 1);
   }
   let stopping = false;
   const stop = (signal: string) => {
@@ -51,6 +51,8 @@ export async function startApp(config: TurnoutConfig, options: AppOptions = {}):
   };
   process.on('SIGTERM', () => stop('SIGTERM'));
   process.on('SIGINT', () => stop('SIGINT'));
+  // Re-read TLS certificate files (CONTRACT §8); established connections keep theirs.
+  process.on('SIGHUP', () => void app.reloadCertificates());
   const listenResult = app.listen();
   listenResult.catch((err: Error) => {
     process.stderr.write(`turnout: cannot listen: ${err.message}\n`);

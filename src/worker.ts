@@ -10,7 +10,8 @@ import { systemClock } from './domain.ts';
 import { AppliedSnapshot } from './channels/applied.ts';
 import { DeltaRecorder } from './channels/delta-recorder.ts';
 import { IpcDataPlaneChannel, type IpcEndpoint } from './channels/ipc.ts';
-import { makeListeners, makePools } from './compose.ts';
+import { makeListeners, makePools, type ProxyServer } from './compose.ts';
+import { loadListenerCertificates } from './tls/listeners.ts';
 import { drainServers } from './workers/drain.ts';
 import { lifecycleMessage, type Endpoint, type FromWorker, type InitMessage, type ListenMode } from './workers/protocol.ts';
 import { pinTickObjectShape } from './runtime/tick-shape.ts';
@@ -45,7 +46,7 @@ function fail(err: unknown): void {
   setTimeout(() => process.exit(1), 1000).unref();
 }
 
-function listen(server: http.Server, at: Endpoint, mode: ListenMode): Promise<number> {
+function listen(server: ProxyServer, at: Endpoint, mode: ListenMode): Promise<number> {
   // reuseport: every worker binds its own socket and the kernel spreads connections (Linux
   // SO_REUSEPORT); `exclusive` keeps node:cluster from routing the listen through the primary.
   // shared: node:cluster's shared handle, where the primary accepts and passes connections.
@@ -75,7 +76,12 @@ async function start(init: InitMessage): Promise<void> {
     });
   });
   const recorder = new DeltaRecorder({ from: id, targets: { blue: pools.blue.targets, green: pools.green.targets }, publisher: channel });
-  const { proxy, preview } = makeListeners(config, { pools, getSnapshot: () => applied.routing!, recorder, clock, logger });
+  // Each worker reads the certificate files itself (the control plane checked them at start).
+  const certificates = loadListenerCertificates(config, 'config');
+  const { proxy, preview, tls } = makeListeners(config, { pools, getSnapshot: () => applied.routing!, recorder, clock, logger, certificates });
+  process.on('SIGHUP', () => {
+    for (const outcome of tls.map((l) => l.reload())) (outcome.ok ? logger.info(outcome.message) : logger.error(outcome.message));
+  });
 
   // Per-second telemetry, on second boundaries so each delta covers one wall-clock second.
   let flushTimer: NodeJS.Timeout | undefined;
@@ -96,7 +102,7 @@ async function start(init: InitMessage): Promise<void> {
   const drain = () => {
     if (draining) return;
     draining = true;
-    void drainServers([proxy, preview].filter((s): s is http.Server => s !== null), config.shutdown.drainSeconds, () =>
+    void drainServers([proxy, preview].filter((s): s is ProxyServer => s !== null), config.shutdown.drainSeconds, () =>
       logger.warn(`drain: still busy after ${config.shutdown.drainSeconds}s, closing remaining connections`),
     ).then(async () => {
       clearTimeout(flushTimer);

@@ -2,7 +2,7 @@
 // the proxy listeners. Built here, listened on by app.ts. Strict everywhere: JSON bodies only
 // (415 otherwise), no coercion, unknown fields rejected, every error `{ statusCode, error, message }`
 // naming the field, /api/* behind a bearer token.
-import { STATUS_CODES } from 'node:http';
+import { STATUS_CODES, type IncomingMessage, type ServerResponse, type Server } from 'node:http';
 import Fastify from 'fastify';
 import type { FastifyBaseLogger, FastifyError, FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import { TurnoutError } from '../errors.ts';
@@ -52,6 +52,8 @@ export interface AdminDeps {
   fleet?: FleetSource;
   /** Waits until every live replica applied a version (a fleet); writes then carry `converged`. */
   converge?: (version: number) => Promise<Converged>;
+  /** Builds the node server (app.ts: a TLS one for `admin.tls`); default node:http. */
+  serverFactory?: (handler: (req: IncomingMessage, res: ServerResponse) => void) => unknown;
 }
 
 export type AdminRoutePlugin = (app: FastifyInstance, opts: { deps: AdminDeps }) => Promise<void>;
@@ -69,6 +71,9 @@ export async function buildAdminServer(deps: AdminDeps): Promise<FastifyInstance
     // Error messages name fields as `body.weight`, not Ajv's `/weight`.
     schemaErrorFormatter: (errors, dataVar) => new Error(formatValidationErrors(errors, dataVar)),
     return503OnClosing: true,
+    // A TLS (and HTTP/2-with-fallback) server is driven through the same (req, res) handler:
+    // fastify's request and reply work on node:http2's compat objects too.
+    ...(deps.serverFactory ? { serverFactory: deps.serverFactory as (handler: (req: IncomingMessage, res: ServerResponse) => void) => Server } : {}),
   });
 
   const ajv = createStrictAjv();

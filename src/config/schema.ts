@@ -46,7 +46,8 @@ export interface EnumSpec {
 }
 export interface ArraySpec {
   readonly kind: 'array';
-  readonly items: StringSpec;
+  /** Strings, or mappings (each validated field by field; `unique` compares strings only). */
+  readonly items: StringSpec | ObjectSpec;
   /** Absent → this default; without one the array is required. */
   readonly default?: readonly string[];
   readonly minItems?: number;
@@ -153,10 +154,37 @@ const lower = (v: string) => v.toLowerCase();
 const listener = (hostDefault: string, portDefault: number): Record<string, Spec> => ({
   host: str(hostDefault, host),
   port: int(portDefault, 0, 65535),
+  ...tlsFields,
 });
 const EVERYONE = ['0.0.0.0/0', '::/0'];
 const allowFrom: ArraySpec = { kind: 'array', items: str(undefined, cidr, lower), default: EVERYONE, unique: true };
 const targets: ArraySpec = { kind: 'array', items: str(undefined, targetUrl, (v) => new URL(v).origin), minItems: 1, unique: true };
+
+// TLS termination (CONTRACT §8) on any listener. The PEM files are read, matched and checked for
+// expiry by src/tls/certificates.ts when the app is built, before anything listens.
+const pemFile = (what: string): StringSpec => ({ kind: 'string', rule: nonEmpty, requiredHint: `the path of a PEM ${what} file` });
+const sniName: Rule<string> = (v) =>
+  HOSTNAME.test(v.startsWith('*.') ? v.slice(2) : v) ? undefined : 'must be a host name, or *. followed by one';
+const tlsFields: Record<string, Spec> = {
+  tls: obj(
+    {
+      cert: pemFile('certificate (the chain after the leaf)'),
+      key: pemFile('private key'),
+      certificates: {
+        kind: 'array',
+        items: obj({
+          names: { kind: 'array', items: str(undefined, sniName, lower), minItems: 1, unique: true },
+          cert: pemFile('certificate'),
+          key: pemFile('private key'),
+        }),
+        default: [],
+      },
+    },
+    { nullable: true },
+  ),
+  // ALPN h2 beside http/1.1 on a TLS listener; a plain listener speaks HTTP/1.1 only (no h2c).
+  http2: bool(true),
+};
 
 // --- the schema -----------------------------------------------------------------------------
 

@@ -5,6 +5,25 @@ import type { Colour, Weight } from '../domain.ts';
 export interface ListenConfig {
   readonly host: string;
   readonly port: number;
+  /** TLS termination (CONTRACT §8); null: plain HTTP/1.1. */
+  readonly tls: TlsConfig | null;
+  /** With tls: ALPN offers h2 and http/1.1 (default true). Ignored without tls. */
+  readonly http2: boolean;
+}
+
+/** PEM file paths, re-read on SIGHUP. */
+export interface TlsConfig {
+  /** The leaf certificate, then its chain. */
+  readonly cert: string;
+  readonly key: string;
+  /** Per-SNI pairs; a name is exact or `*.` + a domain (one label). The top pair is the default. */
+  readonly certificates: readonly SniCertificateConfig[];
+}
+
+export interface SniCertificateConfig {
+  readonly names: readonly string[];
+  readonly cert: string;
+  readonly key: string;
 }
 
 export interface AdminConfig extends ListenConfig {

@@ -45,6 +45,8 @@ export interface DataPlaneDeps {
   readonly allowFrom?: readonly string[];
   /** For the expiry of signed override values (default: the system clock). */
   readonly clock?: Clock;
+  /** The listener's scheme for x-forwarded-proto: `https` behind TLS (default `http`). */
+  readonly proto?: 'http' | 'https';
 }
 
 export type RequestHandler = (req: IncomingMessage, res: ServerResponse) => void;
@@ -64,7 +66,7 @@ export function createDataPlane(deps: DataPlaneDeps): DataPlane {
   const maxRawHeaders = deps.proxy.maxHeaders * 2;
   const forwarding: ForwardingPolicy = {
     trustedProxies: new Set(deps.proxy.trustedProxies),
-    proto: 'http',
+    proto: deps.proto ?? 'http',
     underscoresInHeaders: deps.proxy.underscoresInHeaders,
   };
   const ctx: ExchangeContext = {

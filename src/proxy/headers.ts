@@ -77,6 +77,7 @@ export function forwardRequestHeaders(
     // target's internal address as Host.
     if (named !== undefined && named.has(name) && name !== 'host') continue;
     if (!underscores && name.indexOf('_') !== -1) continue;
+    if (name.charCodeAt(0) === 0x3a /* : */) continue; // HTTP/2 pseudo-headers are not fields (RFC 9113 §8.3)
     const value = incoming[name];
     if (value === undefined) continue;
     if (name.charCodeAt(0) === 0x78 /* x */ && name.startsWith('x-forwarded-')) continue; // set below

@@ -1,10 +1,16 @@
 // Drain (CONTRACT §1): stop accepting, let in-flight requests finish within `drainSeconds`, then
 // close what is left. The same for the single process and for each worker, so the contract's
 // bound holds for the whole: every worker drains in parallel within the same bound.
-import type http from 'node:http';
+/** What draining needs of a listener: node:http, node:https and tls/secure-server.ts's servers alike. */
+export interface DrainableServer {
+  readonly listening: boolean;
+  close(callback: () => void): unknown;
+  closeIdleConnections(): void;
+  closeAllConnections(): void;
+}
 
 /** Resolves once every server closed; `onTimeout` is told when connections had to be cut. */
-export async function drainServers(servers: readonly http.Server[], drainSeconds: number, onTimeout: () => void = () => {}): Promise<void> {
+export async function drainServers(servers: readonly DrainableServer[], drainSeconds: number, onTimeout: () => void = () => {}): Promise<void> {
   const listening = servers.filter((s) => s.listening);
   const drained = Promise.all(listening.map((s) => new Promise<void>((resolve) => s.close(() => resolve()))));
   // Keep-alive connections that go idle while draining are closed as they do.

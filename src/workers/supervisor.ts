@@ -76,6 +76,11 @@ export class Supervisor {
     return n;
   }
 
+  /** Sends `signal` to every worker (SIGHUP: each re-reads its TLS certificates). */
+  signal(signal: NodeJS.Signals): void {
+    for (const e of this.#entries.values()) e.worker.process.kill(signal);
+  }
+
   list(): WorkerInfo[] {
     return [...this.#entries.values()].map((e) => ({ id: e.id, pid: e.worker.process.pid ?? 0, startedAt: e.startedAt, ready: e.ready }));
   }

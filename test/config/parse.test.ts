@@ -42,8 +42,8 @@ function issuesOf(raw: unknown, env: NodeJS.ProcessEnv = {}): string[] {
 t.test('defaults: the minimal config gets exactly CONTRACT §2', async (t) => {
   const config = parseConfig(minimal(), 'test.yaml', {});
   const expected: TurnoutConfig = {
-    listen: { host: '0.0.0.0', port: 8080 },
-    admin: { host: '127.0.0.1', port: 9901, token: TOKEN, allowedHosts: [] },
+    listen: { host: '0.0.0.0', port: 8080, tls: null, http2: true },
+    admin: { host: '127.0.0.1', port: 9901, tls: null, http2: true, token: TOKEN, allowedHosts: [] },
     preview: null,
     upstreams: { blue: { targets: ['http://10.0.0.1:3000'] }, green: { targets: ['http://10.0.1.1:3000'] } },
     routing: {
@@ -73,8 +73,8 @@ t.test('defaults: the minimal config gets exactly CONTRACT §2', async (t) => {
 t.test('partial sections keep the defaults of their other fields; null sections are all defaults', async (t) => {
   const raw = { ...minimal(), listen: { port: 0 }, preview: { port: 9000 }, routing: { sticky: { by: 'ip' } }, notify: null };
   const config = parseConfig(raw, 'test.yaml', {});
-  t.strictSame(config.listen, { host: '0.0.0.0', port: 0 });
-  t.strictSame(config.preview, { host: '0.0.0.0', port: 9000, allowFrom: ['0.0.0.0/0', '::/0'] });
+  t.strictSame(config.listen, { host: '0.0.0.0', port: 0, tls: null, http2: true });
+  t.strictSame(config.preview, { host: '0.0.0.0', port: 9000, tls: null, http2: true, allowFrom: ['0.0.0.0/0', '::/0'] });
   t.strictSame(config.routing.sticky, { by: 'ip', cookie: 'turnout_id', header: 'x-user-id' });
   t.strictSame(config.notify, { webhooks: [], secret: '' });
   t.equal(parseConfig({ ...minimal(), preview: null }, 'x', {}).preview, null);

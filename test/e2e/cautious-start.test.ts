@@ -37,7 +37,7 @@ t.test('no traffic and /readyz 503 until the first probe passes; listen() resolv
   await waitFor(() => pendingProbes.length >= 1, 'the first probe to reach the target');
 
   const admin = urlOf(app.admin.server);
-  const proxy = urlOf(app.proxy!);
+  const proxy = urlOf(app.proxy as import("node:http").Server);
   t.equal(listened, false, 'listen() waits for the first round of probes');
   t.equal((await fetch(`${admin}/readyz`)).status, 503, '/readyz 503 before the first probe');
   const early = await fetch(`${proxy}/x`);

@@ -29,6 +29,7 @@ const ALLOWED: Record<string, { value: string[]; types?: string[] }> = {
   channels: { value: ['domain', 'errors', 'metrics', 'upstream'], types: ['state', 'config'] },
   // The supervisor: fork, replace, drain; it moves channel messages and never sees a request.
   workers: { value: ['domain', 'errors', 'channels'], types: ['config', 'state'] },
+  tls: { value: ['domain', 'errors', 'config', 'proxy'], types: ['config', 'proxy'] },
 };
 /** The composition root and entry points see everything. */
 const ROOTS = new Set(['app', 'server', 'cli', 'demo', 'compose', 'worker']);

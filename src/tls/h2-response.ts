@@ -1,0 +1,65 @@
+// The HTTP/2 response class of a TLS proxy listener (node:http2's `Http2ServerResponse` option).
+// HTTP/1.1 upstreams may repeat a field that node:http2 allows once (etag, content-type, date,
+// location, …: its list of singleton fields, RFC 9110 §5.3): node:http2 would throw from
+// writeHead and reset the stream for an answer HTTP/1.1 clients get whole. Here the first value
+// of such a field is kept and the repeats are dropped, as a client reading the HTTP/1.1 answer
+// uses the first. Connection-specific fields never go out (RFC 9113 §8.2.2). (Retrying after the throw cannot work: the failed attempt's fields stay, and
+// removeHeader('date') only turns sendDate off.)
+import { Http2ServerResponse } from 'node:http2';
+import type { OutgoingHttpHeaders } from 'node:http';
+
+/** node's lib/internal/http2/util.js kSingleValueHeaders, without the pseudo-headers. */
+const SINGLE_VALUE = new Set([
+  'access-control-allow-credentials', 'access-control-max-age', 'access-control-request-method', 'age', 'authorization',
+  'content-encoding', 'content-language', 'content-length', 'content-location', 'content-md5', 'content-range',
+  'content-type', 'date', 'dnt', 'etag', 'expires', 'from', 'host', 'if-match', 'if-modified-since', 'if-none-match',
+  'if-range', 'if-unmodified-since', 'last-modified', 'location', 'max-forwards', 'proxy-authorization', 'range',
+  'referer', 'retry-after', 'tk', 'upgrade-insecure-requests', 'user-agent', 'x-content-type-options',
+]);
+
+export class ProxyH2Response extends Http2ServerResponse {
+  override writeHead(statusCode: number, headers?: OutgoingHttpHeaders | readonly string[]): this;
+  override writeHead(statusCode: number, statusMessage: string, headers?: OutgoingHttpHeaders | readonly string[]): this;
+  override writeHead(statusCode: number, a?: unknown, b?: unknown): this {
+    let headers = (b ?? a) as OutgoingHttpHeaders | string[] | undefined;
+    if (Array.isArray(headers)) headers = firstOfEach(headers) as string[];
+    else if (headers !== undefined && 'connection' in headers) {
+      // The data plane's refusals say `connection: close` for HTTP/1.1; over HTTP/2 the field is
+      // forbidden (RFC 9113 §8.2.2) and node would drop it with a process warning.
+      const { connection: _dropped, ...rest } = headers;
+      headers = rest;
+    }
+    return super.writeHead(statusCode, headers as OutgoingHttpHeaders);
+  }
+}
+
+// node's compat response says writableFinished as soon as the stream is destroyed, also when the
+// client reset it before the answer was ended: Exchange.clientClosed would then take a reset for a
+// normal end, never cancel the upstream request and wait for a 'drain' that never comes, holding
+// an upstream connection (a rapid-reset burst wedged every connection of the pool that way).
+// Finished means ended by us and flushed, as in node:http. (A property in @types, so defined here.)
+const finished = Object.getOwnPropertyDescriptor(Http2ServerResponse.prototype, 'writableFinished')!.get!;
+Object.defineProperty(ProxyH2Response.prototype, 'writableFinished', {
+  configurable: true,
+  get(this: ProxyH2Response): boolean {
+    return this.writableEnded && (finished.call(this) as boolean);
+  },
+});
+
+/** The flat header list without repeats of single-value fields; the same array when there are none. */
+export function firstOfEach(headers: readonly string[]): readonly string[] {
+  let seen: Set<string> | undefined;
+  let out: string[] | undefined;
+  for (let i = 0; i < headers.length; i += 2) {
+    const name = headers[i]!.toLowerCase();
+    if (SINGLE_VALUE.has(name)) {
+      if (seen?.has(name)) {
+        out ??= headers.slice(0, i);
+        continue;
+      }
+      (seen ??= new Set()).add(name);
+    }
+    out?.push(headers[i]!, headers[i + 1]!);
+  }
+  return out ?? headers;
+}

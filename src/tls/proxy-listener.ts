@@ -1,0 +1,74 @@
+// A TLS proxy listener (`listen.tls`, `preview.tls`): the same data plane as proxy/listener.ts
+// behind TLS, with HTTP/2 beside HTTP/1.1 when `http2` is on. HTTP/1.1 connections get the same
+// client timeouts, upgrade handling and clientError answers as the plain listener; HTTP/2
+// requests are translated (h2-request.ts) and go through the very same handleRequest.
+import http from 'node:http';
+import type { Http2ServerRequest, Http2ServerResponse, Http2Session } from 'node:http2';
+import type { Socket } from 'node:net';
+import type { TimeoutsConfig } from '../config/types.ts';
+import { ERRORS, errorBody, type ErrorCode } from '../errors.ts';
+import type { RequestHandler, UpgradeHandler } from '../proxy/data-plane.ts';
+import { answerOnSocket } from '../proxy/failure.ts';
+import { asHttp1Request } from './h2-request.ts';
+import { createSecureServer, type SecureServerOptions, type TlsListener } from './secure-server.ts';
+
+export function createTlsProxyListener(
+  handlers: { handleRequest: RequestHandler; handleUpgrade: UpgradeHandler },
+  timeouts: TimeoutsConfig,
+  options: SecureServerOptions,
+): TlsListener {
+  const { handleRequest } = handlers;
+  /** An HTTP/2 request, one turn of the event loop after its HEADERS (see below). */
+  const startH2 = (req: Http2ServerRequest, res: Http2ServerResponse): void => {
+    // Reset by the client meanwhile: nobody to answer, nothing to send upstream.
+    if (req.stream.destroyed || req.stream.closed) return;
+    // The header size limit of HTTP/1.1 (node:http's maxHeaderSize, 16 KiB, → 431 there via
+    // HPE_HEADER_OVERFLOW) holds over HTTP/2 too; lists beyond SETTINGS_MAX_HEADER_LIST_SIZE
+    // never get here (nghttp2 ends the session: COMPRESSION_ERROR).
+    if (asHttp1Request(req) > maxHeaderSize) return tooLarge(res);
+    // Node's compat request/response carry every member the data plane and Exchange use:
+    // url, method, headers, rawHeaders, complete, resume(), socket.remoteAddress, the Readable
+    // body; writeHead(status, flat array), write/end, 'drain', 'close', headersSent,
+    // writableFinished (made exact in h2-response.ts), destroy(). test/tls/ runs each over h2.
+    handleRequest(req as unknown as http.IncomingMessage, res as unknown as http.ServerResponse);
+  };
+  const listener = createSecureServer(options, (req, res) => {
+    if (req.httpVersionMajor === 2) {
+      // Rapid reset (CVE-2023-44487) sends HEADERS and RST_STREAM in one packet: node emits the
+      // request while nghttp2 is still reading, before the reset. Starting the exchange after the
+      // read (setImmediate) lets those streams be seen closed, so a reset burst costs no upstream
+      // request; nghttp2's reset rate limit then ends the session.
+      setImmediate(startH2, req as Http2ServerRequest, res as Http2ServerResponse);
+    } else {
+      handleRequest(req as http.IncomingMessage, res as http.ServerResponse);
+    }
+  });
+  const server = listener.server;
+
+  // HTTP/1.1 connections: the limits of proxy/listener.ts (node:http2 reads them from its server
+  // for allowHTTP1 connections, node:https from its own).
+  const h1 = server as unknown as http.Server;
+  h1.headersTimeout = Math.min(30_000, timeouts.clientIdleMs);
+  h1.requestTimeout = 300_000;
+  h1.keepAliveTimeout = timeouts.clientIdleMs;
+  // Also the HTTP/2 session idle timeout: a session without frames for clientIdleMs is closed.
+  server.setTimeout(timeouts.clientIdleMs);
+  server.on('upgrade', handlers.handleUpgrade);
+  server.on('clientError', (err: NodeJS.ErrnoException, socket: Socket) => {
+    const code: ErrorCode =
+      err.code === 'HPE_HEADER_OVERFLOW' ? 'TURNOUT_ERR_TOO_MANY_HEADERS' : err.code === 'ERR_HTTP_REQUEST_TIMEOUT' ? 'TURNOUT_ERR_REQUEST_TIMEOUT' : 'TURNOUT_ERR_BAD_REQUEST';
+    answerOnSocket(socket, code, errorBody(code));
+  });
+  // A session that errs (a flood, a protocol error) is the client's problem: node:http2 destroys
+  // it; without a listener nothing else happens, so this only keeps that explicit.
+  server.on('sessionError', (_err: Error, session: Http2Session) => session.destroy());
+  return listener;
+}
+
+const { maxHeaderSize } = http;
+
+function tooLarge(res: Http2ServerResponse): void {
+  const body = errorBody('TURNOUT_ERR_TOO_MANY_HEADERS', `header fields larger than ${maxHeaderSize} bytes`);
+  res.writeHead(ERRORS.TURNOUT_ERR_TOO_MANY_HEADERS.statusCode, ['content-type', 'application/json; charset=utf-8', 'content-length', String(Buffer.byteLength(body))]);
+  res.end(body);
+}
