@@ -109,6 +109,12 @@ t.test('a target coming back is logged at info, one going away at warn', async (
   const clock = { now: () => now };
   const blue = await startUpstream(t, 'blue');
   const green = await startUpstream(t, 'green');
+  // A second green target: passive ejection never takes the last target passing its probes.
+  const green2 = await startUpstream(t, 'green');
+  green2.handle((_req, res) => {
+    res.writeHead(200, { 'content-type': 'text/plain' });
+    res.end('yes');
+  });
   let failing = true;
   green.handle((_req, res) => {
     res.writeHead(failing ? 500 : 200, { 'content-type': 'text/plain' });
@@ -117,16 +123,19 @@ t.test('a target coming back is logged at info, one going away at warn', async (
   const { logger, lines } = capture();
   const run = await startApp(
     t,
-    { upstreams: { blue: { targets: [blue.url] }, green: { targets: [green.url] } }, outlier: { consecutiveFailures: 3, ejectMs: 10_000 } },
+    { upstreams: { blue: { targets: [blue.url] }, green: { targets: [green.url, green2.url] } }, outlier: { consecutiveFailures: 3, ejectMs: 10_000 } },
     { logger, background: false, clock },
   );
-  for (let i = 0; i < 3; i++) await (await fetch(`${run.proxy}/`, { headers: { 'x-turnout-colour': 'green' } })).text();
+  for (let i = 0; i < 6; i++) await (await fetch(`${run.proxy}/`, { headers: { 'x-turnout-colour': 'green' } })).text();
   const down = lines.find((l) => /^target unavailable/.test(l.msg));
   t.equal(down?.level, 40, 'unavailable: warn');
   failing = false;
   now += 10_000;
-  const res = await fetch(`${run.proxy}/`, { headers: { 'x-turnout-colour': 'green' } });
-  t.equal(await res.text(), 'yes', 'green serves again');
+  // Two requests: round robin reaches the ejected target, whose ejection is found expired.
+  for (let i = 0; i < 2; i++) {
+    const res = await fetch(`${run.proxy}/`, { headers: { 'x-turnout-colour': 'green' } });
+    t.equal(await res.text(), 'yes', 'green serves again');
+  }
   const up = lines.find((l) => /^target available/.test(l.msg));
   t.equal(up?.level, 30, 'available again: info');
   t.match(up, { colour: 'green', target: green.url, available: true });
