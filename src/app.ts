@@ -23,6 +23,8 @@ import { buildAdminServer } from './admin/server.ts';
 import type { OverrideLinks } from './admin/routes-override-links.ts';
 import { signOverride } from './routing/override-token.ts';
 import { OVERRIDE_LINK_PATH } from './proxy/override-link.ts';
+import { Shadower } from './shadow/mirror.ts';
+import { shadowConfigOf } from './shadow/defaults.ts';
 
 export interface AppOptions {
   readonly clock?: Clock;
@@ -58,6 +60,8 @@ export interface TurnoutApp {
   /** Post-flip verification (CONTRACT §11); started and stopped with the rollout controller. */
   readonly verification: VerificationController;
   readonly admin: FastifyInstance;
+  /** CONTRACT §9: mirroring and comparison (idle while the snapshot's shadowPercent is 0). */
+  readonly shadow: Shadower;
   readonly proxy: http.Server;
   readonly preview: http.Server | null;
   /** False once shutdown began: /readyz answers 503. */
@@ -90,7 +94,7 @@ export async function buildApp(config: TurnoutConfig, options: AppOptions = {}):
 
   const state = await StateManager.open({
     store: options.store ?? openStore(config),
-    seed: { active: config.routing.active, weight: config.routing.canaryWeight },
+    seed: { active: config.routing.active, weight: config.routing.canaryWeight, shadowPercent: shadowConfigOf(config).percent },
     clock,
   });
 
@@ -135,12 +139,18 @@ export async function buildApp(config: TurnoutConfig, options: AppOptions = {}):
     clock,
     ...(options.random ? { random: options.random } : {}),
   };
-  const proxy = createProxyListener(createDataPlane({ ...dataPlaneDeps, role: 'main' }), config.timeouts);
+  const shadow = new Shadower({
+    config: shadowConfigOf(config),
+    targets: { blue: config.upstreams.blue.targets, green: config.upstreams.green.targets },
+    now: () => clock.now(),
+    ...(options.random ? { random: options.random } : {}),
+  });
+  const proxy = createProxyListener(createDataPlane({ ...dataPlaneDeps, role: 'main', shadow }), config.timeouts);
   const preview = config.preview ? createProxyListener(createDataPlane({ ...dataPlaneDeps, role: 'preview', allowFrom: config.preview.allowFrom }), config.timeouts) : null;
 
   let accepting = true;
   const isReady = () => accepting && pools[state.snapshot.active].hasAvailable();
-  const metricsRegistry = createMetricsRegistry({ telemetry, pools, getSnapshot: () => state.snapshot, health, rollouts });
+  const metricsRegistry = createMetricsRegistry({ telemetry, pools, getSnapshot: () => state.snapshot, health, rollouts, shadow: shadow.stats });
   const override = config.routing.override;
   const overrideLinks: OverrideLinks | undefined =
     override.enabled && override.secret.length > 0
@@ -167,6 +177,7 @@ export async function buildApp(config: TurnoutConfig, options: AppOptions = {}):
     metricsRegistry,
     rollouts,
     verification,
+    shadow,
     logger,
   });
 
@@ -191,6 +202,7 @@ export async function buildApp(config: TurnoutConfig, options: AppOptions = {}):
     rollouts,
     verification,
     admin,
+    shadow,
     proxy,
     preview,
     get accepting() {
@@ -238,6 +250,7 @@ export async function buildApp(config: TurnoutConfig, options: AppOptions = {}):
     clearInterval(sweep);
     await admin.close();
     await Promise.all(COLOURS.map((c) => pools[c].close()));
+    await shadow.close();
     await state.close();
   }
 

@@ -18,6 +18,7 @@ import { createStrictAjv, formatValidationErrors } from './schemas.ts';
 import { hostAllowList } from './host-allow-list.ts';
 import { overrideLinkRoutes, type OverrideLinks } from './routes-override-links.ts';
 import type { StickyView } from './state-view.ts';
+import { shadowRoutes, type ShadowSource } from './routes-shadow.ts';
 
 export interface AdminDeps {
   /** The bearer token every /api/* request must carry; empty → refuses to build. */
@@ -47,6 +48,8 @@ export interface AdminDeps {
   adminHost?: string;
   /** POST /api/v1/override-links; absent → that route answers 409 (no routing.override.secret). */
   overrideLinks?: OverrideLinks;
+  /** CONTRACT §9: GET/PUT /api/v1/shadow (GET answers 404 when absent). */
+  shadow?: ShadowSource;
 }
 
 export type AdminRoutePlugin = (app: FastifyInstance, opts: { deps: AdminDeps }) => Promise<void>;
@@ -101,6 +104,7 @@ export async function buildAdminServer(deps: AdminDeps): Promise<FastifyInstance
   await app.register(upstreamRoutes, { deps });
   await app.register(metricsRoutes, { deps });
   await app.register(overrideLinkRoutes, { deps });
+  await app.register(shadowRoutes, { deps });
   await app.register(dashboard);
   // Route plugins of other parts register here, one line each, e.g.
   //   await app.register(upstreamRoutes, { deps });

@@ -17,6 +17,7 @@ import { ERRORS, errorBody } from '../errors.ts';
 import { classifyUpstreamError, gatewayErrorBody, isRetryable, NO_HEALTHY_TARGET, type Failure } from './failure.ts';
 import { forwardResponseHeaders, type OutgoingHeaders } from './headers.ts';
 import type { RetryBudget } from './retry-budget.ts';
+import type { LiveTap } from '../shadow/mirror.ts';
 
 /** RFC 9110 §9.2.2; without a body, so a retry can replay the whole request. */
 const IDEMPOTENT = new Set(['GET', 'HEAD', 'OPTIONS', 'TRACE', 'PUT', 'DELETE']);
@@ -61,6 +62,8 @@ export class Exchange implements Dispatcher.DispatchHandler {
   /** At most one retry per request: a second failure is answered, not chased round the pool. */
   private retried = false;
   private done = false;
+  /** CONTRACT §9: the live side of a mirrored request, fed as it streams (never delays it). */
+  private readonly tap: LiveTap | undefined;
 
   constructor(
     req: IncomingMessage,
@@ -70,7 +73,9 @@ export class Exchange implements Dispatcher.DispatchHandler {
     ctx: ExchangeContext,
     headers: OutgoingHeaders,
     setCookie: string | undefined,
+    tap?: LiveTap,
   ) {
+    this.tap = tap;
     this.req = req;
     this.res = res;
     this.colour = colour;
@@ -142,6 +147,7 @@ export class Exchange implements Dispatcher.DispatchHandler {
     if (statusCode < 200) return true; // 1xx interim answers are this hop's business
     this.statusCode = statusCode;
     this.resumeUpstream = resume;
+    this.tap?.headers(statusCode, rawHeaders);
     const headers = forwardResponseHeaders(rawHeaders);
     if (this.ctx.exposeColour) headers.push('x-turnout-colour', this.colour);
     if (this.setCookie !== undefined) headers.push('set-cookie', this.setCookie);
@@ -150,6 +156,7 @@ export class Exchange implements Dispatcher.DispatchHandler {
   }
 
   onData(chunk: Buffer): boolean {
+    this.tap?.data(chunk);
     if (this.res.write(chunk)) return true;
     this.res.once('drain', onResponseDrain);
     return false;
@@ -193,6 +200,7 @@ export class Exchange implements Dispatcher.DispatchHandler {
   private finish(statusCode: number, outcome: Outcome): void {
     if (this.done) return;
     this.done = true;
+    if (this.tap !== undefined) outcome === 'ok' || outcome === 'status5xx' ? this.tap.end() : this.tap.fail();
     const target = this.target;
     if (target === undefined) return;
     const now = performance.now();
@@ -202,6 +210,7 @@ export class Exchange implements Dispatcher.DispatchHandler {
 
   private fail(failure: Failure): void {
     this.done = true;
+    this.tap?.fail();
     this.respondError(ERRORS[failure.code].statusCode, gatewayErrorBody(failure.code, this.colour));
   }
 

@@ -25,7 +25,7 @@ export type ChangeListener = (state: RoutingState, event: AuditEvent) => void;
 export interface StateManagerOptions {
   store: StateStore;
   /** Used only when the store holds no state yet (a first start): persisted state wins. */
-  seed: { active: Colour; weight: Weight };
+  seed: { active: Colour; weight: Weight; shadowPercent?: number };
   clock?: Clock;
   /** Where a throwing change listener is reported (default: process.emitWarning). */
   onListenerError?: (err: unknown) => void;
@@ -58,8 +58,11 @@ export class StateManager {
   static async open(options: StateManagerOptions): Promise<StateManager> {
     const clock = options.clock ?? systemClock;
     const loaded = await options.store.load();
-    if (loaded !== null) return new StateManager(options.store, loaded.state, options);
-    const state = model.freezeState(model.initialState(options.seed, new Date(clock.now()).toISOString()));
+    // A state without `shadow` (written before §9, or never set) takes the config's seed.
+    const seedShadow = (s: model.RoutingState): model.RoutingState =>
+      s.shadow === undefined && (options.seed.shadowPercent ?? 0) > 0 ? { ...s, shadow: { percent: options.seed.shadowPercent! } } : s;
+    if (loaded !== null) return new StateManager(options.store, seedShadow(loaded.state), options);
+    const state = model.freezeState(seedShadow(model.initialState(options.seed, new Date(clock.now()).toISOString())));
     await options.store.save(state, []);
     return new StateManager(options.store, state, options);
   }
@@ -88,6 +91,11 @@ export class StateManager {
 
   flip(meta: ChangeMeta): Promise<RoutingState> {
     return this.commit(model.flip, meta);
+  }
+
+  /** CONTRACT §9: the shadow percent, audited as a `shadow` event. */
+  setShadow(percent: number, meta: ChangeMeta): Promise<RoutingState> {
+    return this.commit((current) => model.setShadow(current, percent), meta);
   }
 
   rollback(meta: ChangeMeta): Promise<RoutingState> {

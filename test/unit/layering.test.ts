@@ -15,9 +15,11 @@ const ALLOWED: Record<string, { value: string[]; types?: string[] }> = {
   routing: { value: ['domain'], types: ['state'] },
   upstream: { value: ['domain', 'errors'], types: ['config'] },
   metrics: { value: ['domain', 'errors', 'upstream'], types: ['state', 'config', 'rollout'] },
-  proxy: { value: ['domain', 'errors', 'routing', 'upstream'], types: ['config', 'state', 'metrics'] },
+  proxy: { value: ['domain', 'errors', 'routing', 'upstream'], types: ['config', 'state', 'metrics', 'shadow'] },
+  // CONTRACT §9: mirroring and comparison; the proxy feeds it through a type-only hook (LiveTap).
+  shadow: { value: ['domain', 'errors'], types: ['config', 'state'] },
   rollout: { value: ['domain', 'errors', 'state'], types: ['config', 'metrics'] },
-  admin: { value: ['domain', 'errors', 'state', 'rollout'], types: ['config', 'metrics', 'upstream'] },
+  admin: { value: ['domain', 'errors', 'state', 'rollout'], types: ['config', 'metrics', 'upstream', 'shadow'] },
   client: { value: ['domain', 'errors'], types: ['admin', 'rollout', 'state'] },
   demo: { value: [] },
   runtime: { value: [] },
