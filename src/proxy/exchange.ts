@@ -147,7 +147,7 @@ export class Exchange implements Dispatcher.DispatchHandler {
     if (statusCode < 200) return true; // 1xx interim answers are this hop's business
     this.statusCode = statusCode;
     this.resumeUpstream = resume;
-    this.tap?.headers(statusCode, rawHeaders);
+    this.tap?.headers(statusCode, rawHeaders, this.target!.url);
     const headers = forwardResponseHeaders(rawHeaders);
     if (this.ctx.exposeColour) headers.push('x-turnout-colour', this.colour);
     if (this.setCookie !== undefined) headers.push('set-cookie', this.setCookie);

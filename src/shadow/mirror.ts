@@ -17,7 +17,8 @@ import { ShadowStats, type ShadowView } from './stats.ts';
 
 /** What Exchange calls on the live side of a mirrored request. Each call is cheap and never blocks. */
 export interface LiveTap {
-  headers(status: number, raw: readonly Buffer[]): void;
+  /** `target`: the live target's URL (a noise copy goes to another target of the same colour). */
+  headers(status: number, raw: readonly Buffer[], target: string): void;
   data(chunk: Buffer): void;
   end(): void;
   /** The live side did not complete (client gone, upstream failure): the pair is not compared. */
@@ -52,6 +53,7 @@ export class Shadower implements ShadowHook {
   private readonly methods: ReadonlySet<string>;
   private readonly pools: Record<Colour, Pool[]>;
   private readonly next: Record<Colour, number> = { blue: 0, green: 0 };
+  private readonly origins = new Map<Pool, string>();
 
   constructor(options: ShadowerOptions) {
     const config = options.config;
@@ -71,6 +73,7 @@ export class Shadower implements ShadowHook {
         pipelining: 1,
       });
     this.pools = { blue: options.targets.blue.map(pool), green: options.targets.green.map(pool) };
+    for (const colour of ['blue', 'green'] as const) options.targets[colour].forEach((url, i) => this.origins.set(this.pools[colour][i]!, new URL(url).origin));
   }
 
   begin(req: IncomingMessage, headers: Record<string, string | string[]>, served: Colour, snapshot: RoutingSnapshot): LiveTap | undefined {
@@ -89,10 +92,9 @@ export class Shadower implements ShadowHook {
       this.stats.dropped++;
       return undefined;
     }
-    const pair = new Pair(this, req.method!, req.url!, overhead);
     const outgoing = { ...headers, 'x-turnout-shadow': '1' };
+    const pair = new Pair(this, req.method!, req.url!, overhead, withNoise ? { colour: active, headers: outgoing } : undefined);
     pair.send('shadow', this.pick(idle), outgoing);
-    if (withNoise) pair.send('noise', this.pick(active), outgoing);
     return pair;
   }
 
@@ -101,15 +103,20 @@ export class Shadower implements ShadowHook {
     return this.stats.view(percent, this.noise.list());
   }
 
-  private pick(colour: Colour): Pool {
+  /** The next shadow pool of the colour, round robin, skipping the target `except` (a URL origin). */
+  pick(colour: Colour, except?: string): Pool {
     const pools = this.pools[colour];
-    const pool = pools[this.next[colour] % pools.length]!;
-    this.next[colour] = (this.next[colour] + 1) % pools.length;
-    return pool;
+    for (let i = 0; i < pools.length; i++) {
+      const pool = pools[this.next[colour] % pools.length]!;
+      this.next[colour] = (this.next[colour] + 1) % pools.length;
+      if (except === undefined || this.origins.get(pool) !== except) return pool;
+    }
+    return pools[0]!;
   }
 
   async close(): Promise<void> {
-    await Promise.all([...this.pools.blue, ...this.pools.green].map((p) => p.close()));
+    // Shadows in flight are nobody's answer: cut them rather than wait for them.
+    await Promise.all([...this.pools.blue, ...this.pools.green].map((p) => p.destroy()));
   }
 }
 
@@ -128,8 +135,11 @@ class Pair implements LiveTap {
   private readonly method: string;
   private readonly path: string;
   private readonly overhead: number;
+  /** A noise copy to send once the live target is known (Diffy: two copies of the active version). */
+  private readonly noiseCopy: { colour: Colour; headers: Record<string, string | string[]> } | undefined;
 
-  constructor(owner: Shadower, method: string, path: string, overhead: number) {
+  constructor(owner: Shadower, method: string, path: string, overhead: number, noiseCopy: Pair['noiseCopy']) {
+    this.noiseCopy = noiseCopy;
     this.owner = owner;
     this.method = method;
     this.path = path;
@@ -166,10 +176,13 @@ class Pair implements LiveTap {
   }
 
   // --- LiveTap: called by Exchange on the live side, in order ---------------------------------
-  headers(status: number, raw: readonly Buffer[]): void {
+  headers(status: number, raw: readonly Buffer[], target: string): void {
     const live = this.captures.live!;
     live.status = status;
     live.headers = headersFromRaw(raw);
+    if (this.noiseCopy !== undefined && !this.dropped) {
+      this.send('noise', this.owner.pick(this.noiseCopy.colour, target), this.noiseCopy.headers);
+    }
   }
 
   data(chunk: Buffer): void {

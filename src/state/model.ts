@@ -193,7 +193,7 @@ export function setShadow(current: RoutingState, percent: number): Transition {
   if (typeof percent !== 'number' || !Number.isFinite(percent) || percent < 0 || percent > 100 || !isValidWeight(percent)) {
     throw new TurnoutError('TURNOUT_ERR_BAD_REQUEST', 'percent must be a number 0..100 with at most 4 decimals');
   }
-  return { state: { ...current, shadow: { percent } }, event: { action: 'shadow', reason: `shadow ${current.shadow?.percent ?? 0}% → ${percent}%` } };
+  return { state: { ...current, shadow: { percent } }, event: { action: 'shadow' } };
 }
 
 // ---------------------------------------------------------------------------------------------
