@@ -1,6 +1,7 @@
 // Shadow comparison end to end (CONTRACT §9): a real Turnout app, real blue and green upstreams on
 // 127.0.0.1:0. Asserts what the client got, what each colour saw, and what GET /api/v1/shadow says.
 import t from 'tap';
+import type { Test } from 'tap';
 import { request } from 'undici';
 import { startApp, type RunningApp } from '../helpers/app.ts';
 import { startUpstream, type Upstream } from '../helpers/upstream.ts';
@@ -13,7 +14,7 @@ function jsonAnswer(res: import('node:http').ServerResponse, value: unknown, hea
 }
 
 /** Both colours answer `{ path }`, so only what a test changes differs. */
-async function setup(t: Tap.Test, shadow: Record<string, unknown> = {}, blueTargets = 1): Promise<{ run: RunningApp; blues: Upstream[]; green: Upstream }> {
+async function setup(t: Test, shadow: Record<string, unknown> = {}, blueTargets = 1): Promise<{ run: RunningApp; blues: Upstream[]; green: Upstream }> {
   const blues: Upstream[] = [];
   for (let i = 0; i < blueTargets; i++) {
     const u = await startUpstream(t, `blue${i}`);

@@ -20,7 +20,7 @@ const ALLOWED: Record<string, { value: string[]; types?: string[] }> = {
   shadow: { value: ['domain', 'errors'], types: ['config', 'state'] },
   rollout: { value: ['domain', 'errors', 'state'], types: ['config', 'metrics'] },
   admin: { value: ['domain', 'errors', 'state', 'rollout'], types: ['config', 'metrics', 'upstream', 'shadow'] },
-  client: { value: ['domain', 'errors'], types: ['admin', 'rollout', 'state'] },
+  client: { value: ['domain', 'errors'], types: ['admin', 'rollout', 'state', 'shadow'] },
   demo: { value: [] },
   runtime: { value: [] },
 };
