@@ -119,8 +119,15 @@ export async function buildApp(config: TurnoutConfig, options: AppOptions = {}):
   const telemetry = new Telemetry({ pools, windowSeconds: config.metrics.windowSeconds, clock });
   const health = new HealthChecker({ pools, config: config.healthCheck, clock, logger });
   const verification = new VerificationController({ state, windows: telemetry, clock, logger, defaults: config.routing.verify ?? null });
+  const shadow = new Shadower({
+    config: shadowConfigOf(config),
+    targets: { blue: config.upstreams.blue.targets, green: config.upstreams.green.targets },
+    now: () => clock.now(),
+    ...(options.random ? { random: options.random } : {}),
+  });
   const rollouts = new RolloutController({
     state,
+    shadow: () => ({ compared: shadow.stats.compared, mismatches: shadow.stats.results.mismatch }),
     windows: telemetry,
     clock,
     logger,
@@ -139,12 +146,6 @@ export async function buildApp(config: TurnoutConfig, options: AppOptions = {}):
     clock,
     ...(options.random ? { random: options.random } : {}),
   };
-  const shadow = new Shadower({
-    config: shadowConfigOf(config),
-    targets: { blue: config.upstreams.blue.targets, green: config.upstreams.green.targets },
-    now: () => clock.now(),
-    ...(options.random ? { random: options.random } : {}),
-  });
   const proxy = createProxyListener(createDataPlane({ ...dataPlaneDeps, role: 'main', shadow }), config.timeouts);
   const preview = config.preview ? createProxyListener(createDataPlane({ ...dataPlaneDeps, role: 'preview', allowFrom: config.preview.allowFrom }), config.timeouts) : null;
 

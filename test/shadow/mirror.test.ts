@@ -160,3 +160,36 @@ t.test('bad admin bodies get 400 and change nothing', async (t) => {
   }
   t.equal(run.app.state.state.version, version, 'no change committed');
 });
+
+t.test('a rollout gated on maxShadowMismatchRate holds at 0% with shadowing on, then walks or aborts naming the rate', async (t) => {
+  const { run, green } = await setup(t);
+  const start = async () => {
+    const res = await run.api('/api/v1/rollouts', { method: 'POST', body: JSON.stringify({ steps: [{ weight: 10, holdSeconds: 60 }], analysis: { maxShadowMismatchRate: 0.1, minRequests: 4 } }) });
+    t.equal(res.status, 201, await res.clone().text());
+  };
+  // A green that answers like blue: the gate passes and step 1 begins.
+  await start();
+  t.equal(run.app.state.snapshot.weight, 0, 'held at 0%');
+  t.equal(run.app.state.snapshot.shadowPercent, 100, 'shadowing switched on');
+  for (let i = 0; i < 3; i++) await get(`${run.proxy}/ok${i}`);
+  await waitFor(async () => (await shadowView(run)).compared === 3, 'three pairs compared');
+  await run.app.rollouts.tick();
+  t.equal(run.app.state.snapshot.weight, 0, 'still held: fewer pairs than minRequests');
+  await get(`${run.proxy}/ok3`);
+  await waitFor(async () => (await shadowView(run)).compared === 4, 'four pairs compared');
+  await run.app.rollouts.tick();
+  t.equal(run.app.state.snapshot.weight, 10, 'gate passed: step 1 at 10%');
+  const events = (await (await run.api('/api/v1/events')).json()) as { action: string; reason: string }[];
+  t.match(events[0], { action: 'rollout.step', reason: /shadow mismatchRate 0 \(0\/4\) within maxShadowMismatchRate 0.1/ });
+  t.equal((await run.api('/api/v1/rollouts/current/abort', { method: 'POST' })).status, 200);
+
+  // A green that answers differently: the rollout aborts without ever shifting traffic.
+  green.handle((req, res) => jsonAnswer(res, { path: req.url, changed: true }));
+  await start();
+  for (let i = 0; i < 4; i++) await get(`${run.proxy}/diff${i}`);
+  await waitFor(async () => (await shadowView(run)).compared === 8, 'four more pairs compared');
+  await run.app.rollouts.tick();
+  const current = (await (await run.api('/api/v1/rollouts/current')).json()) as { status: string; reason: string };
+  t.match(current, { status: 'aborted', reason: /shadow mismatchRate 1 \(4\/4\) above maxShadowMismatchRate 0.1/ });
+  t.equal(run.app.state.snapshot.weight, 0, 'no traffic ever shifted');
+});
