@@ -43,6 +43,8 @@ import { loadListenerCertificates } from './tls/listeners.ts';
 import { createSecureServer, type TlsListener, type ReloadOutcome } from './tls/secure-server.ts';
 import type { ListenConfig } from './config/types.ts';
 import type { ProxyServer } from './compose.ts';
+import { Shadower } from './shadow/mirror.ts';
+import { shadowConfigOf } from './shadow/defaults.ts';
 
 export interface AppOptions {
   readonly clock?: Clock;
@@ -84,7 +86,9 @@ export interface TurnoutApp {
   /** Post-flip verification (CONTRACT §11); started and stopped with the rollout controller. */
   readonly verification: VerificationController;
   readonly admin: FastifyInstance;
-  /** With state.store: redis, this replica's membership of the fleet (CONTRACT §6); else null. */
+  /** CONTRACT §9: mirroring and comparison (idle while the snapshot's shadowPercent is 0). */
+  readonly shadow: Shadower;
+    /** With state.store: redis, this replica's membership of the fleet (CONTRACT §6); else null. */
   readonly fleet: Fleet | null;
   /** The proxy listener of the single process; null with workers > 1 (the workers listen). */
   readonly proxy: ProxyServer | null;
@@ -166,7 +170,7 @@ export async function buildApp(config: TurnoutConfig, options: AppOptions = {}):
       : null;
   const state = await StateManager.open({
     store: options.store ?? fleet?.store ?? openStore(config),
-    seed: { active: config.routing.active, weight: config.routing.canaryWeight },
+    seed: { active: config.routing.active, weight: config.routing.canaryWeight, shadowPercent: shadowConfigOf(config).percent },
     clock,
   }).catch(async (err: unknown) => {
     await fleet?.close(); // no half-open Redis connections left behind a failed start
@@ -196,8 +200,15 @@ export async function buildApp(config: TurnoutConfig, options: AppOptions = {}):
     defaults: config.routing.verify ?? null,
     ...(fleet ? { leader: { get held() { return fleet.lease.held; }, id: fleet.id } } : {}),
   });
+  const shadow = new Shadower({
+    config: shadowConfigOf(config),
+    targets: { blue: config.upstreams.blue.targets, green: config.upstreams.green.targets },
+    now: () => clock.now(),
+    ...(options.random ? { random: options.random } : {}),
+  });
   const rollouts = new RolloutController({
     state,
+    shadow: () => ({ compared: shadow.stats.compared, mismatches: shadow.stats.results.mismatch }),
     windows: fleetTelemetry ?? telemetry,
     clock,
     logger,
@@ -229,6 +240,7 @@ export async function buildApp(config: TurnoutConfig, options: AppOptions = {}):
       pools,
       getSnapshot: () => applied.routing!,
       recorder: options.record === false ? noopRecorder : recorder,
+      shadow,
       clock,
       logger,
       ...(options.random ? { random: options.random } : {}),
@@ -292,7 +304,7 @@ export async function buildApp(config: TurnoutConfig, options: AppOptions = {}):
 
   let accepting = true;
   const isReady = () => accepting && (workers === null || workers.ready > 0) && pools[state.snapshot.active].hasAvailable();
-  const metricsRegistry = createMetricsRegistry({ telemetry, pools, getSnapshot: () => state.snapshot, health, rollouts });
+  const metricsRegistry = createMetricsRegistry({ telemetry, pools, getSnapshot: () => state.snapshot, health, rollouts, shadow: shadow.stats });
   if (workers !== null) registerWorkerMetrics(metricsRegistry, workers);
   const override = config.routing.override;
   const overrideLinks: OverrideLinks | undefined =
@@ -321,6 +333,7 @@ export async function buildApp(config: TurnoutConfig, options: AppOptions = {}):
     metricsRegistry,
     rollouts,
     verification,
+    shadow,
     logger,
     ...(fleet
       ? { fleet, converge: (version: number) => fleet.converge(version) }
@@ -358,6 +371,7 @@ export async function buildApp(config: TurnoutConfig, options: AppOptions = {}):
     verification,
     admin,
     fleet,
+    shadow,
     proxy,
     preview,
     workers,
@@ -418,6 +432,7 @@ export async function buildApp(config: TurnoutConfig, options: AppOptions = {}):
     }
     await admin.close();
     await Promise.all(COLOURS.map((c) => pools[c].close()));
+    await shadow.close();
     await state.close();
     fleetTelemetry?.stop();
     await fleet?.close();

@@ -85,6 +85,7 @@ export const COMMANDS: Readonly<Record<string, CommandSpec>> = {
   flip: flipCommand,
   rollback: rollbackCommand,
   events: eventsCommand,
+  shadow: lazyCommand('shadow status | set N', 'Shadow comparison: mirror N% of the active colour\'s requests to the idle colour and compare.', () => import('./client/shadow-commands.ts').then((m) => m.shadowCommand)),
   rollout: lazyCommand('rollout start --steps W:H,... | status | pause | resume | promote | abort', 'Progressive rollouts: steps of weight and hold, judged by analysis.', () => import('./client/rollout-commands.ts').then((m) => m.rolloutCommand)),
 };
 

@@ -13,6 +13,7 @@ import { createDataPlane } from './proxy/data-plane.ts';
 import { createProxyListener } from './proxy/listener.ts';
 import { createResponseLog } from './proxy/access-log.ts';
 import type { ListenConfig } from './config/types.ts';
+import type { ShadowHook } from './shadow/mirror.ts';
 import type { ListenerCertificates, ListenerField } from './tls/listeners.ts';
 import { createTlsProxyListener } from './tls/proxy-listener.ts';
 import type { SecureServer, TlsListener } from './tls/secure-server.ts';
@@ -44,6 +45,8 @@ export interface ListenerDeps {
   readonly clock: Clock;
   readonly logger: Logger;
   readonly random?: RandomSource;
+  /** CONTRACT §9: mirroring of the main listener's requests (single process only, for now). */
+  readonly shadow?: ShadowHook;
   /** tls/listeners.ts loadListenerCertificates(config): needed when a proxy listener has `tls`. */
   readonly certificates?: ListenerCertificates;
 }
@@ -69,7 +72,8 @@ export function makeListeners(config: TurnoutConfig, deps: ListenerDeps): { prox
   };
   const tls: TlsListener[] = [];
   const listener = (role: 'main' | 'preview', field: ListenerField, listen: ListenConfig, allowFrom?: readonly string[]): ProxyServer => {
-    const dataPlane = createDataPlane({ ...dataPlaneDeps, role, proto: listen.tls ? 'https' : 'http', ...(allowFrom ? { allowFrom } : {}) });
+    const shadow = role === 'main' && deps.shadow ? { shadow: deps.shadow } : {};
+    const dataPlane = createDataPlane({ ...dataPlaneDeps, role, proto: listen.tls ? 'https' : 'http', ...(allowFrom ? { allowFrom } : {}), ...shadow });
     if (listen.tls === null || listen.tls === undefined) return createProxyListener(dataPlane, config.timeouts);
     const certificates = deps.certificates?.[field];
     if (!certificates) throw new Error(`${field}.tls: certificates were not loaded`);

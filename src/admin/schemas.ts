@@ -32,6 +32,17 @@ export const canaryBody = {
   },
 } as const;
 
+/** PUT /api/v1/shadow (CONTRACT §9). */
+export const shadowBody = {
+  type: 'object',
+  additionalProperties: false,
+  required: ['percent'],
+  properties: {
+    percent: { type: 'number', minimum: 0, maximum: 100 },
+    reason,
+  },
+} as const;
+
 /** POST /api/v1/flip and /rollback: no body, or `{ "reason": "…" }`. */
 export const actionBody = {
   type: 'object',

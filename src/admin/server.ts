@@ -19,6 +19,7 @@ import { createStrictAjv, formatValidationErrors } from './schemas.ts';
 import { hostAllowList } from './host-allow-list.ts';
 import { overrideLinkRoutes, type OverrideLinks } from './routes-override-links.ts';
 import type { StickyView } from './state-view.ts';
+import { shadowRoutes, type ShadowSource } from './routes-shadow.ts';
 
 export interface AdminDeps {
   /** The bearer token every /api/* request must carry; empty → refuses to build. */
@@ -54,6 +55,8 @@ export interface AdminDeps {
   converge?: (version: number) => Promise<Converged>;
   /** Builds the node server (app.ts: a TLS one for `admin.tls`); default node:http. */
   serverFactory?: (handler: (req: IncomingMessage, res: ServerResponse) => void) => unknown;
+  /** CONTRACT §9: GET/PUT /api/v1/shadow (GET answers 404 when absent). */
+  shadow?: ShadowSource;
 }
 
 export type AdminRoutePlugin = (app: FastifyInstance, opts: { deps: AdminDeps }) => Promise<void>;
@@ -112,6 +115,7 @@ export async function buildAdminServer(deps: AdminDeps): Promise<FastifyInstance
   await app.register(metricsRoutes, { deps });
   await app.register(overrideLinkRoutes, { deps });
   await app.register(fleetRoutes, { deps });
+  await app.register(shadowRoutes, { deps });
   await app.register(dashboard);
   // Route plugins of other parts register here, one line each, e.g.
   //   await app.register(upstreamRoutes, { deps });

@@ -122,6 +122,9 @@ const webhookUrl: Rule<string> = (v) => (httpUrl(v) ? undefined : 'must be an ht
 
 const urlPath: Rule<string> = (v) => (/^\/[^\s]*$/.test(v) ? undefined : 'must be a path starting with "/" without spaces');
 
+const jsonPath: Rule<string> = (v) =>
+  /^\$(\.[^.\[\]]+|\[(\d+|\*)\])*$/.test(v) ? undefined : 'must be a JSON path such as $.meta.time or $.items[*].id';
+
 const nonEmpty: Rule<string> = (v) => (v.length > 0 ? undefined : 'must not be empty');
 
 export const MIN_TOKEN_LENGTH = 16;
@@ -278,6 +281,17 @@ export const configSchema: ObjectSpec = obj({
   log: obj({ access: bool(false) }),
   // CONTRACT §7: data-plane processes under one control plane; `auto` = os.availableParallelism().
   workers: { ...int(1, 1, 1024), words: ['auto'] },
+  // CONTRACT §9: shadow comparison (src/shadow/). percent is only the seed: PUT /api/v1/shadow changes it.
+  shadow: obj({
+    percent: { kind: 'number', default: 0, min: 0, max: 100, rule: weight },
+    methods: { kind: 'array', items: str(undefined, isToken, (v) => v.toUpperCase()), default: ['GET', 'HEAD'], unique: true },
+    maxBodyBytes: int(1_048_576, 0, 64 * 1_048_576),
+    memoryBytes: int(64 * 1_048_576, 0, 4096 * 1_048_576),
+    timeoutMs: ms(5000, 10),
+    ignoreHeaders: { kind: 'array', items: str(undefined, isToken, lower), default: ['date'], unique: true },
+    ignoreJsonPaths: { kind: 'array', items: str(undefined, jsonPath), default: [], unique: true },
+    noisePercent: { kind: 'number', default: 10, min: 0, max: 100 },
+  }),
   notify: obj({
     webhooks: { kind: 'array', items: str(undefined, webhookUrl), default: [], unique: true },
     secret: str(''),

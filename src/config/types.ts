@@ -139,6 +139,26 @@ export interface LogConfig {
   readonly access: boolean;
 }
 
+/** CONTRACT §9: mirroring to the idle colour and comparing its answers (src/shadow/). */
+export interface ShadowConfig {
+  /** The seed of the dynamic shadow percent (state wins once set through the admin API). */
+  readonly percent: number;
+  /** Upper-case methods mirrored (default GET, HEAD). */
+  readonly methods: readonly string[];
+  /** Requests with a larger body are not mirrored; at most this much of each answer is buffered. */
+  readonly maxBodyBytes: number;
+  /** Global budget of buffered shadow bytes; a pair that would exceed it is dropped and counted. */
+  readonly memoryBytes: number;
+  /** The shadow's own connect/headers/body timeout. */
+  readonly timeoutMs: number;
+  /** Lower-case response header names never compared. */
+  readonly ignoreHeaders: readonly string[];
+  /** JSON paths never compared (`$.a.b`, `$.items[*].id`). */
+  readonly ignoreJsonPaths: readonly string[];
+  /** Share (percent) of mirrored requests also sent to a second active target to learn noise. */
+  readonly noisePercent: number;
+}
+
 export interface NotifyConfig {
   readonly webhooks: readonly string[];
   readonly secret: string;
@@ -162,4 +182,6 @@ export interface TurnoutConfig {
   /** CONTRACT §7: data-plane processes; `auto` = os.availableParallelism(). 1 = a single process. */
   readonly workers: number | 'auto';
   readonly notify: NotifyConfig;
+  /** Optional in the type so hand-built test configs keep compiling; the loader always fills it. */
+  readonly shadow?: ShadowConfig;
 }

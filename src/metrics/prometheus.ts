@@ -22,6 +22,8 @@ export interface MetricsRegistryOptions {
   /** The rollout controller's webhook delivery counters; optional. */
   readonly rollouts?: { webhookStats(): { delivered: number; failures: number; failedAttempts: number; dropped: number } };
   readonly clock?: Clock;
+  /** CONTRACT §9: the shadow comparison's counters (turnout_shadow_*); optional. */
+  readonly shadow?: { readonly results: Readonly<Record<string, number>>; readonly dropped: number };
   /** Process metrics (CPU, memory, event loop, GC) with the turnout_ prefix; default true. */
   readonly processMetrics?: boolean;
 }
@@ -221,6 +223,28 @@ export function createMetricsRegistry(options: MetricsRegistryOptions): Registry
     });
   }
 
+  const shadow = options.shadow;
+  if (shadow !== undefined) {
+    new Counter({
+      name: 'turnout_shadow_requests_total',
+      help: 'Mirrored requests by result: match, mismatch (the idle colour answered differently), error (the shadow failed or timed out), aborted (the live answer did not complete).',
+      labelNames: ['result'] as const,
+      registers,
+      collect() {
+        this.reset();
+        for (const [result, value] of Object.entries(shadow.results)) this.inc({ result }, value);
+      },
+    });
+    new Counter({
+      name: 'turnout_shadow_dropped_total',
+      help: 'Mirrored requests dropped because shadow.memoryBytes was used up (the idle colour is slow or answers large bodies).',
+      registers,
+      collect() {
+        this.reset();
+        this.inc(shadow.dropped);
+      },
+    });
+  }
   return register;
 }
 

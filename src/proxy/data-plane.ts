@@ -22,6 +22,7 @@ import { hasDotSegment } from './paths.ts';
 import { proxyUpgrade } from './upgrade.ts';
 import { answerOnSocket } from './failure.ts';
 import type { Duplex } from 'node:stream';
+import type { ShadowHook } from '../shadow/mirror.ts';
 
 export type ListenerRole = 'main' | 'preview';
 
@@ -47,6 +48,8 @@ export interface DataPlaneDeps {
   readonly clock?: Clock;
   /** The listener's scheme for x-forwarded-proto: `https` behind TLS (default `http`). */
   readonly proto?: 'http' | 'https';
+  /** CONTRACT §9: mirroring to the idle colour; asked only while snapshot.shadowPercent > 0. */
+  readonly shadow?: ShadowHook;
 }
 
 export type RequestHandler = (req: IncomingMessage, res: ServerResponse) => void;
@@ -60,7 +63,7 @@ export interface DataPlane {
 }
 
 export function createDataPlane(deps: DataPlaneDeps): DataPlane {
-  const { pools, getSnapshot, routing, role } = deps;
+  const { pools, getSnapshot, routing, role, shadow } = deps;
   const random = deps.random ?? Math.random;
   const mintId = deps.mintId ?? randomUUID;
   const maxRawHeaders = deps.proxy.maxHeaders * 2;
@@ -168,7 +171,10 @@ export function createDataPlane(deps: DataPlaneDeps): DataPlane {
     if (overrideLink !== undefined && isOverrideLink(req.url!)) return overrideLink(req, res);
     const forwarded = forwardRequestHeaders(req.headers, peerAddress(req), forwarding);
     const { colour, setCookie } = route(req, forwarded.clientAddress);
-    new Exchange(req, res, colour, pools[colour], ctx, forwarded.headers, setCookie).start();
+    // Shadow off (percent 0): this one branch is all it costs per request.
+    const snapshot = getSnapshot();
+    const tap = snapshot.shadowPercent > 0 && shadow !== undefined ? shadow.begin(req, forwarded.headers, colour, snapshot) : undefined;
+    new Exchange(req, res, colour, pools[colour], ctx, forwarded.headers, setCookie, tap).start();
   };
 
   // Upgrades (issue 12, item 4): only the allowed protocols are tunnelled, only for GET (RFC 6455

@@ -18,6 +18,7 @@ import { classifyUpstreamError, gatewayErrorBody, isRetryable, NO_HEALTHY_TARGET
 import { forwardResponseHeaders, type OutgoingHeaders } from './headers.ts';
 import type { RetryBudget } from './retry-budget.ts';
 import { CLIENT_CLOSED, type ResponseLog } from './access-log.ts';
+import type { LiveTap } from '../shadow/mirror.ts';
 
 /** RFC 9110 §9.2.2; without a body, so a retry can replay the whole request. */
 const IDEMPOTENT = new Set(['GET', 'HEAD', 'OPTIONS', 'TRACE', 'PUT', 'DELETE']);
@@ -68,6 +69,8 @@ export class Exchange implements Dispatcher.DispatchHandler {
   private readonly accepted = performance.now();
   private bytes = 0;
   private cause: Error | undefined;
+  /** CONTRACT §9: the live side of a mirrored request, fed as it streams (never delays it). */
+  private readonly tap: LiveTap | undefined;
 
   constructor(
     req: IncomingMessage,
@@ -77,7 +80,9 @@ export class Exchange implements Dispatcher.DispatchHandler {
     ctx: ExchangeContext,
     headers: OutgoingHeaders,
     setCookie: string | undefined,
+    tap?: LiveTap,
   ) {
+    this.tap = tap;
     this.req = req;
     this.res = res;
     this.colour = colour;
@@ -151,6 +156,7 @@ export class Exchange implements Dispatcher.DispatchHandler {
     if (statusCode < 200) return true; // 1xx interim answers are this hop's business
     this.statusCode = statusCode;
     this.resumeUpstream = resume;
+    this.tap?.headers(statusCode, rawHeaders, this.target!.url);
     const headers = forwardResponseHeaders(rawHeaders);
     if (this.ctx.exposeColour) headers.push('x-turnout-colour', this.colour);
     if (this.setCookie !== undefined) headers.push('set-cookie', this.setCookie);
@@ -160,6 +166,7 @@ export class Exchange implements Dispatcher.DispatchHandler {
 
   onData(chunk: Buffer): boolean {
     this.bytes += chunk.length;
+    this.tap?.data(chunk);
     if (this.res.write(chunk)) return true;
     this.res.once('drain', onResponseDrain);
     return false;
@@ -204,6 +211,7 @@ export class Exchange implements Dispatcher.DispatchHandler {
   private finish(statusCode: number, outcome: Outcome): void {
     if (this.done) return;
     this.done = true;
+    if (this.tap !== undefined) outcome === 'ok' || outcome === 'status5xx' ? this.tap.end() : this.tap.fail();
     const target = this.target;
     if (target === undefined) return;
     const now = performance.now();
@@ -213,6 +221,7 @@ export class Exchange implements Dispatcher.DispatchHandler {
 
   private fail(failure: Failure): void {
     this.done = true;
+    this.tap?.fail();
     this.respondError(ERRORS[failure.code].statusCode, gatewayErrorBody(failure.code, this.colour));
   }
 

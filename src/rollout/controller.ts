@@ -39,6 +39,8 @@ export interface RolloutActionMeta {
 
 export interface RolloutControllerOptions {
   readonly state: RolloutStateHost;
+  /** CONTRACT §9: the shadow comparison's cumulative counts, for `analysis.maxShadowMismatchRate`. */
+  readonly shadow?: () => { readonly compared: number; readonly mismatches: number };
   readonly windows: WindowSource;
   readonly clock?: Clock;
   readonly logger?: RolloutLogger;
@@ -97,8 +99,12 @@ export class RolloutController {
   #trackedSince: string | null = null;
   #nextAnalysisAt = 0;
   #history: RecordedVerdict[] = [];
+  readonly #shadow: (() => { readonly compared: number; readonly mismatches: number }) | undefined;
+  /** The shadow counts when the gate of rollout `id` was first seen by this process. */
+  #gateBaseline: { id: string; compared: number; mismatches: number } | null = null;
 
   constructor(options: RolloutControllerOptions) {
+    this.#shadow = options.shadow;
     this.#host = options.state;
     this.#windows = options.windows;
     this.#clock = options.clock ?? systemClock;
@@ -178,6 +184,9 @@ export class RolloutController {
   async create(body: unknown, meta: RolloutActionMeta): Promise<RolloutView> {
     const spec = parseRolloutSpec(body);
     const id = this.#newId();
+    // The shadow gate counts pairs from its start (after a restart: from the first tick).
+    const counts = this.#shadow?.();
+    if (counts && spec.analysis.maxShadowMismatchRate !== undefined) this.#gateBaseline = { id, compared: counts.compared, mismatches: counts.mismatches };
     await this.#host.commit((current) => records.startRollout(current, spec, id, this.#clock.now(), meta.reason), meta);
     return this.#viewOrThrow();
   }
@@ -250,6 +259,11 @@ export class RolloutController {
       return;
     }
 
+    if (r.shadowGate) {
+      await this.#shadowGate(r);
+      return;
+    }
+
     if (now >= this.#nextAnalysisAt) {
       this.#nextAnalysisAt = now + r.analysis.intervalSeconds * 1000;
       const verdict = this.#analyse(r, now);
@@ -279,6 +293,27 @@ export class RolloutController {
       await this.#commitOwn(r, (cur, at) => this.#decoratePromotion(cur, records.promoteRollout(cur, at, `all ${r.steps.length} steps passed`, this.#history)));
     } else {
       await this.#commitOwn(r, (cur, at) => records.advanceRollout(cur, at, passed, this.#history));
+    }
+  }
+
+  /**
+   * CONTRACT §9: holds at 0% until minRequests pairs were compared since the gate began (in this
+   * process: the counts are not persisted), then passes or aborts on the mismatch rate.
+   */
+  async #shadowGate(r: RolloutRecord): Promise<void> {
+    const max = r.analysis.maxShadowMismatchRate ?? 1;
+    const counts = this.#shadow?.() ?? { compared: 0, mismatches: 0 };
+    if (this.#gateBaseline?.id !== r.id) this.#gateBaseline = { id: r.id, compared: counts.compared, mismatches: counts.mismatches };
+    const compared = counts.compared - this.#gateBaseline.compared;
+    const mismatches = counts.mismatches - this.#gateBaseline.mismatches;
+    if (compared < Math.max(1, r.analysis.minRequests)) return;
+    const rate = mismatches / compared;
+    const figures = `shadow mismatchRate ${Math.round(rate * 10000) / 10000} (${mismatches}/${compared})`;
+    if (rate <= max) {
+      await this.#commitOwn(r, (cur, at) => records.passShadowGate(cur, at, `${figures} within maxShadowMismatchRate ${max}`));
+    } else {
+      this.#logger.warn({ rollout: r.id, rate, compared }, `rollout ${r.id}: shadow gate failed; aborting`);
+      await this.#commitOwn(r, (cur, at) => records.abortRollout(cur, at, `${figures} above maxShadowMismatchRate ${max}`, this.#history));
     }
   }
 

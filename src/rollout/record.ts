@@ -69,12 +69,37 @@ export function startRollout(current: RoutingState, spec: RolloutSpec, id: strin
     reason: '',
     analysisHistory: [],
   };
+  if (spec.analysis.maxShadowMismatchRate !== undefined) {
+    // CONTRACT §9: hold at 0% with shadowing on until the comparison has judged the canary.
+    const gated: RolloutRecord = { ...record, shadowGate: { since: at } };
+    const shadow = (current.shadow?.percent ?? 0) > 0 ? current.shadow : { percent: 100 };
+    return {
+      state: { ...current, weight: 0, rollout: gated, ...(shadow ? { shadow } : {}) },
+      event: {
+        action: 'rollout.start',
+        reason: `rollout ${id}: ${canary} canary held at 0% with shadowing at ${shadow?.percent}% until maxShadowMismatchRate ${spec.analysis.maxShadowMismatchRate} is met${reason ? `: ${reason}` : ''}`,
+      },
+    };
+  }
   return {
     state: { ...current, weight: first.weight, rollout: record },
     event: {
       action: 'rollout.start',
       reason: `rollout ${id}: ${canary} canary, step 1/${spec.steps.length} at ${pct(first.weight)} for ${first.holdSeconds}s${reason ? `: ${reason}` : ''}`,
     },
+  };
+}
+
+/** The shadow gate passed (CONTRACT §9): step 1 begins now, at its weight. */
+export function passShadowGate(current: RoutingState, now: number, reason: string): Transition {
+  const r = activeRecord(current);
+  if (!r.shadowGate) throw new TurnoutError('TURNOUT_ERR_CONFLICT', 'the rollout is not held by a shadow gate');
+  const first = r.steps[0]!;
+  const at = iso(now);
+  const record: RolloutRecord = { ...r, shadowGate: null, stepStartedAt: at, analysisSince: at };
+  return {
+    state: { ...current, weight: first.weight, rollout: record },
+    event: { action: 'rollout.step', reason: `rollout ${r.id}: ${reason}; step 1/${r.steps.length} at ${pct(first.weight)} for ${first.holdSeconds}s` },
   };
 }
 

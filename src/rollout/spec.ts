@@ -50,6 +50,7 @@ const ANALYSIS_RANGES: Record<keyof AnalysisSettings, Range> = {
   alpha: { minExclusive: 0, max: 0.5 },
   minErrorRateDelta: { min: 0, max: 1 },
   p99ToleranceMs: { min: 0, max: 3_600_000 },
+  maxShadowMismatchRate: { min: 0, max: 1 },
 };
 const ANALYSIS_FIELDS = Object.keys(ANALYSIS_RANGES) as (keyof AnalysisSettings)[];
 

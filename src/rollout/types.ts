@@ -12,6 +12,12 @@ export interface RolloutStep {
 
 /** Thresholds and cadence of the analysis. Missing fields get ANALYSIS_DEFAULTS. */
 export interface AnalysisSettings {
+  /**
+   * CONTRACT §9: when set, the rollout first holds at weight 0 with shadowing on until at least
+   * minRequests pairs were compared, then starts its steps if the mismatch rate is at most this
+   * (else aborts, naming the rate). Absent: no shadow gate.
+   */
+  readonly maxShadowMismatchRate?: number;
   /** Seconds between two analyses (> 0). */
   readonly intervalSeconds: number;
   /** Fewer canary requests than this in the window → inconclusive (the step holds). */
@@ -113,6 +119,8 @@ export interface RolloutRecord {
   readonly reason: string;
   /** The latest verdicts (newest last, bounded) as of the last transition; the controller holds newer ones in memory. */
   readonly analysisHistory: readonly RecordedVerdict[];
+  /** CONTRACT §9: present while the rollout holds at weight 0 for the shadow comparison; absent or null once passed. */
+  readonly shadowGate?: { readonly since: string } | null;
 }
 
 /** What GET /api/v1/rollouts/current and the `rollout` field of GET /api/v1/state show. */

@@ -16,7 +16,7 @@ export interface StateFile {
 
 const ACTIONS: ReadonlySet<string> = new Set<Action>([
   'weight', 'flip', 'rollback', 'rollout.start', 'rollout.step', 'rollout.pause', 'rollout.resume', 'rollout.promote', 'rollout.abort',
-  'flip.verified', 'flip.revert',
+  'flip.verified', 'flip.revert', 'shadow',
 ]);
 
 class ShapeError extends Error {}
@@ -65,7 +65,13 @@ export function checkState(value: unknown, path = 'state'): RoutingState {
     rollout: o.rollout ?? null,
   };
   // CONTRACT §11 fields: absent in files written before them (still loadable), checked when present.
-  const extra: { idle?: IdleState; verification?: VerificationRecord | null } = {};
+  const extra: { idle?: IdleState; verification?: VerificationRecord | null; shadow?: { percent: number } } = {};
+  // CONTRACT §9: absent in older files.
+  if (o.shadow !== undefined) {
+    const so = obj(o.shadow, `${path}.shadow`);
+    if (!isValidWeight(so.percent)) fail(`${path}.shadow.percent`, 'must be a number 0..100');
+    extra.shadow = { percent: so.percent };
+  }
   if (o.idle !== undefined) extra.idle = checkIdle(o.idle, `${path}.idle`);
   if (o.verification !== undefined) extra.verification = o.verification === null ? null : checkVerification(o.verification, `${path}.verification`);
   return { ...state, ...extra };

@@ -34,7 +34,7 @@ export type AppliedListener = (state: RoutingState, origin: 'local' | 'remote') 
 export interface StateManagerOptions {
   store: StateStore;
   /** Used only when the store holds no state yet (a first start): persisted state wins. */
-  seed: { active: Colour; weight: Weight };
+  seed: { active: Colour; weight: Weight; shadowPercent?: number };
   clock?: Clock;
   /** Where a throwing change listener is reported (default: process.emitWarning). */
   onListenerError?: (err: unknown) => void;
@@ -70,8 +70,11 @@ export class StateManager {
     const clock = options.clock ?? systemClock;
     const store = options.store;
     const loaded = await store.load();
-    if (loaded !== null) return new StateManager(store, loaded.state, options);
-    const state = model.freezeState(model.initialState(options.seed, new Date(clock.now()).toISOString()));
+    // A state without `shadow` (written before §9, or never set) takes the config's seed.
+    const seedShadow = (s: model.RoutingState): model.RoutingState =>
+      s.shadow === undefined && (options.seed.shadowPercent ?? 0) > 0 ? { ...s, shadow: { percent: options.seed.shadowPercent! } } : s;
+    if (loaded !== null) return new StateManager(store, seedShadow(loaded.state), options);
+    const state = model.freezeState(seedShadow(model.initialState(options.seed, new Date(clock.now()).toISOString())));
     if (isVersionedStore(store)) {
       // A shared store: the config seeds it only if no replica did so meanwhile (CONTRACT §6).
       if ((await store.compareAndSave(null, state, [])) !== 'saved') {
@@ -153,6 +156,11 @@ export class StateManager {
 
   flip(meta: ChangeMeta): Promise<RoutingState> {
     return this.commit(model.flip, meta);
+  }
+
+  /** CONTRACT §9: the shadow percent, audited as a `shadow` event. */
+  setShadow(percent: number, meta: ChangeMeta): Promise<RoutingState> {
+    return this.commit((current) => model.setShadow(current, percent), meta);
   }
 
   rollback(meta: ChangeMeta): Promise<RoutingState> {

@@ -20,7 +20,8 @@ export type Action =
   | 'rollout.promote'
   | 'rollout.abort'
   | 'flip.verified'
-  | 'flip.revert';
+  | 'flip.revert'
+  | 'shadow';
 
 export interface AuditEvent {
   readonly at: string;
@@ -48,6 +49,13 @@ export interface RoutingState {
   readonly idle?: IdleState;
   /** The current or last post-flip verification (CONTRACT §11); absent or null before any. */
   readonly verification?: VerificationRecord | null;
+  /** CONTRACT §9: the shadow comparison's dynamic part. Optional: absent reads as the config's seed. */
+  readonly shadow?: ShadowState;
+}
+
+/** The share (0..100) of the active colour's requests mirrored to the idle colour. */
+export interface ShadowState {
+  readonly percent: number;
 }
 
 /** When the idle colour became idle (ISO time, null if unknown) and whether it may be redeployed. */
@@ -165,16 +173,27 @@ export interface RoutingSnapshot {
   readonly weight: Weight;
   /** Bucket threshold: bucket < threshold → canary (CONTRACT §3). */
   readonly threshold: number;
+  /** CONTRACT §9: shadow percent 0..100; 0 → the data plane does no shadow work at all. */
+  readonly shadowPercent: number;
 }
 
-export function snapshotOf(state: Pick<RoutingState, 'version' | 'active' | 'weight'>): RoutingSnapshot {
+export function snapshotOf(state: Pick<RoutingState, 'version' | 'active' | 'weight'> & { readonly shadow?: ShadowState }): RoutingSnapshot {
   return Object.freeze({
     version: state.version,
     active: state.active,
     canary: otherColour(state.active),
     weight: state.weight,
     threshold: weightThreshold(state.weight),
+    shadowPercent: state.shadow?.percent ?? 0,
   });
+}
+
+/** Sets the shadow percent (CONTRACT §9): routing is untouched, so a running verification goes on. */
+export function setShadow(current: RoutingState, percent: number): Transition {
+  if (typeof percent !== 'number' || !Number.isFinite(percent) || percent < 0 || percent > 100 || !isValidWeight(percent)) {
+    throw new TurnoutError('TURNOUT_ERR_BAD_REQUEST', 'percent must be a number 0..100 with at most 4 decimals');
+  }
+  return { state: { ...current, shadow: { percent } }, event: { action: 'shadow' } };
 }
 
 // ---------------------------------------------------------------------------------------------

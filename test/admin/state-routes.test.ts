@@ -65,7 +65,7 @@ t.test('weight, flip, rollback: 200 with the new state, versions +1, one event e
     { at: '2026-01-01T00:00:01.000Z', version: 1, action: 'weight', from: { active: 'blue', weight: 0 }, to: { active: 'blue', weight: 8 }, actor: 'admin', reason: '' },
   ]);
   t.same((await admin.call('GET', '/api/v1/events?limit=2')).json.map((e: { version: number }) => e.version), [6, 5]);
-  t.same(admin.state.snapshot, { version: 6, active: 'blue', canary: 'green', weight: 0, threshold: 0 }, 'the data plane sees the last change');
+  t.same(admin.state.snapshot, { version: 6, active: 'blue', canary: 'green', weight: 0, threshold: 0, shadowPercent: 0 }, 'the data plane sees the last change');
 });
 
 t.test('If-Match', async (t) => {

@@ -65,6 +65,7 @@ t.test('defaults: the minimal config gets exactly CONTRACT §2', async (t) => {
     log: { access: false },
     workers: 1,
     notify: { webhooks: [], secret: '' },
+    shadow: { percent: 0, methods: ['GET', 'HEAD'], maxBodyBytes: 1048576, memoryBytes: 67108864, timeoutMs: 5000, ignoreHeaders: ['date'], ignoreJsonPaths: [], noisePercent: 10 },
   };
   t.strictSame(config, expected);
   t.notOk('url' in config.state, 'optional state.url stays absent');

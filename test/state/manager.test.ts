@@ -44,7 +44,7 @@ t.test('a change is published only after the store write completes', async (t) =
   const s = await pending;
   t.equal(s.weight, 50);
   t.not(m.snapshot, before, 'swapped whole');
-  t.same(m.snapshot, { version: 1, active: 'blue', canary: 'green', weight: 50, threshold: 500_000 });
+  t.same(m.snapshot, { version: 1, active: 'blue', canary: 'green', weight: 50, threshold: 500_000, shadowPercent: 0 });
   t.ok(Object.isFrozen(m.snapshot) && Object.isFrozen(m.state));
   t.same(seen, [1]);
 });

@@ -94,5 +94,5 @@ t.test('freezeState normalises through JSON and freezes deeply', async (t) => {
   t.not(s.rollout, rollout, 'a copy: the caller keeps its object');
   t.same(s.rollout, { status: 'running', steps: [{ weight: 5 }] });
   t.ok(Object.isFrozen((s.rollout as { steps: object[] }).steps[0]));
-  t.same(snapshotOf(s), { version: 0, active: 'blue', canary: 'green', weight: 0, threshold: 0 });
+  t.same(snapshotOf(s), { version: 0, active: 'blue', canary: 'green', weight: 0, threshold: 0, shadowPercent: 0 });
 });

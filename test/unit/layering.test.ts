@@ -15,10 +15,12 @@ const ALLOWED: Record<string, { value: string[]; types?: string[] }> = {
   routing: { value: ['domain'], types: ['state'] },
   upstream: { value: ['domain', 'errors'], types: ['config'] },
   metrics: { value: ['domain', 'errors', 'upstream'], types: ['state', 'config', 'rollout'] },
-  proxy: { value: ['domain', 'errors', 'routing', 'upstream'], types: ['config', 'state', 'metrics'] },
+  proxy: { value: ['domain', 'errors', 'routing', 'upstream'], types: ['config', 'state', 'metrics', 'shadow'] },
+  // CONTRACT §9: mirroring and comparison; the proxy feeds it through a type-only hook (LiveTap).
+  shadow: { value: ['domain', 'errors'], types: ['config', 'state'] },
   rollout: { value: ['domain', 'errors', 'state'], types: ['config', 'metrics'] },
-  admin: { value: ['domain', 'errors', 'state', 'rollout'], types: ['config', 'metrics', 'upstream'] },
-  client: { value: ['domain', 'errors'], types: ['admin', 'rollout', 'state'] },
+  admin: { value: ['domain', 'errors', 'state', 'rollout'], types: ['config', 'metrics', 'upstream', 'shadow'] },
+  client: { value: ['domain', 'errors'], types: ['admin', 'rollout', 'state', 'shadow'] },
   // Replicas sharing one Redis (CONTRACT §6): the Redis store, lease, heartbeats, acks, and the
   // Redis transport of the telemetry channel (a fleet-wide Telemetry fed with every replica's deltas).
   fleet: { value: ['domain', 'errors', 'state', 'metrics', 'channels'], types: ['config', 'rollout', 'upstream'] },

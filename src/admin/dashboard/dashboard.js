@@ -120,6 +120,8 @@
     current: null, // last /api/v1/state
     upstreams: null, // last /api/v1/upstreams (null if unavailable)
     rollout: null, // last /api/v1/rollouts/current
+    shadow: null, // last /api/v1/shadow
+    shadowRates: [], // mismatch rate of the pairs compared between two polls (null: none), newest last
     events: [],
     eventsVersion: -1,
     history: [], // ring of samples over HISTORY_S
@@ -276,6 +278,7 @@
       recordSample(ups, counts);
       const jobs = [];
       if (s.version !== state.eventsVersion) jobs.push(refreshEvents(s.version));
+      jobs.push(refreshShadow());
       if (s.rollout) jobs.push(refreshRollout());
       else state.rollout = null;
       await Promise.all(jobs);
@@ -305,6 +308,45 @@
     } catch (error) {
       if (error.status === 401) throw error;
     }
+  }
+
+  // CONTRACT §9: GET /api/v1/shadow; the mismatch rate of each poll's new pairs is kept for the chart.
+  async function refreshShadow() {
+    try {
+      const v = await api('GET', '/api/v1/shadow');
+      const prev = state.shadow;
+      if (prev) {
+        const dc = v.compared - prev.compared;
+        const dm = v.mismatches - prev.mismatches;
+        state.shadowRates.push(dc > 0 ? dm / dc : null);
+        if (state.shadowRates.length > 120) state.shadowRates.shift();
+      }
+      state.shadow = v;
+    } catch (error) {
+      if (error.status === 401) throw error;
+      state.shadow = null;
+    }
+  }
+
+  function renderShadow() {
+    const v = state.shadow;
+    const pill = $('shadow-status');
+    if (!v) {
+      pill.textContent = 'unavailable';
+      pill.dataset.status = 'none';
+      return;
+    }
+    pill.textContent = v.percent > 0 ? `${v.percent}% mirrored` : 'off';
+    pill.dataset.status = v.percent > 0 ? 'running' : 'none';
+    $('shadow-summary').textContent =
+      `compared ${v.compared} · mismatches ${v.mismatches} (${(v.mismatchRate * 100).toFixed(2)}%) · status ${v.byKind.status}, headers ${v.byKind.headers}, body ${v.byKind.body}` +
+      ` · errors ${v.results ? v.results.error : 0} · dropped ${v.dropped ?? 0}`;
+    const rates = state.shadowRates;
+    const n = rates.length;
+    $('shadow-line').setAttribute('points', rates.map((r, i) => `${n > 1 ? (i * 300) / (n - 1) : 0},${40 - (r === null ? 0 : r) * 38}`).join(' '));
+    $('shadow-noise').textContent = v.noise.length ? `learnt noise: ${v.noise.map((x) => x.key).join(', ')}` : 'no noise learnt';
+    const list = $('shadow-samples');
+    list.replaceChildren(...v.samples.slice(0, 10).map((s) => h('li', {}, `${s.method} ${s.path} — ${s.kinds.join('+')} at ${s.first}` + (s.differences[0] ? `: ${s.differences[0].live} ≠ ${s.differences[0].shadow}` : ''))));
   }
 
   async function refreshRollout() {
@@ -853,6 +895,7 @@
     renderEvents();
     renderRollout();
     renderVerification();
+    renderShadow();
     renderCharts();
   }
 

@@ -1,0 +1,35 @@
+// The shadow comparison's routes (CONTRACT §9): GET /api/v1/shadow reads the counters, the
+// learnt noise and the newest mismatching samples; PUT /api/v1/shadow { percent } changes the
+// share mirrored, through StateManager like every change (audited as a `shadow` event).
+import type { FastifyInstance } from 'fastify';
+import { isValidWeight } from '../domain.ts';
+import { TurnoutError } from '../errors.ts';
+import type { ShadowView } from '../shadow/stats.ts';
+import type { AdminDeps } from './server.ts';
+import { changeMeta } from './routes-state.ts';
+import { shadowBody } from './schemas.ts';
+
+/** What the routes need of the shadow comparison (app.ts gives the Shadower's view). */
+export interface ShadowSource {
+  view(percent: number): ShadowView;
+}
+
+export async function shadowRoutes(app: FastifyInstance, opts: { deps: AdminDeps }): Promise<void> {
+  const { deps } = opts;
+  const source = deps.shadow;
+  const view = () => {
+    if (source === undefined) throw new TurnoutError('TURNOUT_ERR_NOT_FOUND', 'shadow comparison is not available on this server');
+    return source.view(deps.state.snapshot.shadowPercent);
+  };
+
+  app.get('/api/v1/shadow', async () => view());
+
+  app.put<{ Body: { percent: number; reason?: string } }>('/api/v1/shadow', { schema: { body: shadowBody } }, async (request, reply) => {
+    view(); // 404 before any change when there is no shadow comparison
+    const { percent, reason } = request.body;
+    if (!isValidWeight(percent)) throw new TurnoutError('TURNOUT_ERR_BAD_REQUEST', 'body.percent must have at most 4 decimals');
+    const state = await deps.state.setShadow(percent, changeMeta(request, reason));
+    reply.header('etag', `"${state.version}"`);
+    return view();
+  });
+}
