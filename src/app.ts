@@ -17,6 +17,7 @@ import { noopRecorder } from './metrics/recorder.ts';
 import { createMetricsRegistry } from './metrics/prometheus.ts';
 import { createDataPlane } from './proxy/data-plane.ts';
 import { createProxyListener } from './proxy/listener.ts';
+import { ClientLimiter } from './proxy/client-limiter.ts';
 import { RolloutController } from './rollout/controller.ts';
 import { buildAdminServer } from './admin/server.ts';
 
@@ -93,7 +94,9 @@ export async function buildApp(config: TurnoutConfig, options: AppOptions = {}):
       dispatcher: {
         connectMs: config.timeouts.connectMs,
         responseMs: config.timeouts.responseMs,
-        connections: 256,
+        connections: config.proxy.connectionsPerTarget,
+        queueMs: config.timeouts.queueMs,
+        maxQueued: config.proxy.maxQueuedPerTarget,
       },
     });
   const pools: Record<Colour, ColourPool> = { blue: makePool('blue'), green: makePool('green') };
@@ -102,8 +105,10 @@ export async function buildApp(config: TurnoutConfig, options: AppOptions = {}):
   const health = new HealthChecker({ pools, config: config.healthCheck, clock, logger });
   const rollouts = new RolloutController({ state, windows: telemetry, clock, logger, notify: config.notify });
 
+  const clientLimiter = new ClientLimiter(config.proxy.maxConcurrentPerClient);
   const dataPlaneDeps = {
     pools,
+    clientLimiter,
     getSnapshot: () => state.snapshot,
     recorder: options.record === false ? noopRecorder : telemetry,
     routing: config.routing,
@@ -116,7 +121,7 @@ export async function buildApp(config: TurnoutConfig, options: AppOptions = {}):
 
   let accepting = true;
   const isReady = () => accepting && pools[state.snapshot.active].hasAvailable();
-  const metricsRegistry = createMetricsRegistry({ telemetry, pools, getSnapshot: () => state.snapshot, health, rollouts });
+  const metricsRegistry = createMetricsRegistry({ telemetry, pools, getSnapshot: () => state.snapshot, health, rollouts, clientLimiter });
   const admin = await buildAdminServer({
     token: config.admin.token,
     state,

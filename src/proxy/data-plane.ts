@@ -18,6 +18,7 @@ import { hasDotSegment } from './paths.ts';
 import { proxyUpgrade } from './upgrade.ts';
 import { answerOnSocket } from './failure.ts';
 import type { Duplex } from 'node:stream';
+import type { ClientLimiter } from './client-limiter.ts';
 
 export type ListenerRole = 'main' | 'preview';
 
@@ -33,6 +34,18 @@ export interface DataPlaneDeps {
   readonly random?: RandomSource;
   /** Mints sticky ids for clients without the sticky cookie. */
   readonly mintId?: () => string;
+  /** proxy.maxConcurrentPerClient, shared by the listeners of one process; none: no cap. */
+  readonly clientLimiter?: ClientLimiter;
+}
+
+const kClient = Symbol('turnout.client');
+type CountedResponse = ServerResponse & { [kClient]: string; [kLimiter]: ClientLimiter };
+const kLimiter = Symbol('turnout.limiter');
+
+/** One shared listener: the limiter and client key ride on the response, no closure per request. */
+function releaseClient(this: ServerResponse): void {
+  const res = this as CountedResponse;
+  res[kLimiter].release(res[kClient]);
 }
 
 export type RequestHandler = (req: IncomingMessage, res: ServerResponse) => void;
@@ -52,6 +65,7 @@ export function createDataPlane(deps: DataPlaneDeps): { handleRequest: RequestHa
     retryBudget: new RetryBudget(deps.proxy.retryBudget),
     exposeColour: routing.exposeColourHeader,
   };
+  const limiter = deps.clientLimiter !== undefined && deps.clientLimiter.max > 0 ? deps.clientLimiter : undefined;
   const override = routing.override;
   const sticky = routing.sticky;
   const cookieSuffix = '; Path=/; HttpOnly; SameSite=Lax';
@@ -104,6 +118,14 @@ export function createDataPlane(deps: DataPlaneDeps): { handleRequest: RequestHa
     const refused = refusal(req);
     if (refused !== undefined) return reject(res, ...refused);
     const forwarded = forwardRequestHeaders(req.headers, peerAddress(req), forwarding);
+    if (limiter !== undefined) {
+      // Per real client (behind trusted proxies, the x-forwarded-for entry): client-limiter.ts.
+      const client = forwarded.clientAddress;
+      if (!limiter.tryAcquire(client)) return reject(res, 'TURNOUT_ERR_TOO_MANY_REQUESTS', `more than ${limiter.max} requests in flight from this client`);
+      (res as CountedResponse)[kLimiter] = limiter;
+      (res as CountedResponse)[kClient] = client;
+      res.once('close', releaseClient);
+    }
     const { colour, setCookie } = route(req, forwarded.clientAddress);
     ctx.retryBudget.deposit();
     new Exchange(req, res, colour, pools[colour], ctx, forwarded.headers, setCookie).start();
