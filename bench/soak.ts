@@ -187,6 +187,7 @@ async function main(): Promise<number> {
     windowMinutes,
     nodeFlags,
     rate: Number(args.rate),
+    achievedRate: Math.round(load.counts.requests / (minutes * 60)),
     load: load.counts,
     adminChanges: changes,
     targetKills: kills,
