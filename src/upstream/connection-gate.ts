@@ -92,13 +92,13 @@ class GatedRequest implements Handler {
     this.handler = handler;
   }
 
-  /** Given to the handler while it waits, so a client that hangs up leaves the queue. */
-  readonly abortWaiting = (): void => {
+  /** Given to the handler (as a closure, made only for requests that wait) so a client that hangs up leaves the queue. */
+  abortWaiting(): void {
     if (this.state !== WAITING) return;
     this.state = OVER;
     this.gate.dequeued();
     this.handler.onError?.(new QueueAbortedError());
-  };
+  }
 
   private end(): void {
     if (this.state !== SENT) return;
@@ -183,7 +183,7 @@ export class ConnectionGate {
     request.deadline = this.timers.now() + this.queueMs;
     this.queue.push(request);
     this.waiting++;
-    handler.onConnect?.(request.abortWaiting);
+    handler.onConnect?.(() => request.abortWaiting());
     this.arm();
     return false;
   }
