@@ -18,6 +18,7 @@ import { createMetricsRegistry } from './metrics/prometheus.ts';
 import { createDataPlane } from './proxy/data-plane.ts';
 import { createProxyListener } from './proxy/listener.ts';
 import { ClientLimiter } from './proxy/client-limiter.ts';
+import { BodyBudget } from './proxy/request-buffer.ts';
 import { RolloutController } from './rollout/controller.ts';
 import { buildAdminServer } from './admin/server.ts';
 
@@ -109,6 +110,7 @@ export async function buildApp(config: TurnoutConfig, options: AppOptions = {}):
   const dataPlaneDeps = {
     pools,
     clientLimiter,
+    bodyBudget: new BodyBudget(1024 * config.proxy.requestBufferBytes),
     getSnapshot: () => state.snapshot,
     recorder: options.record === false ? noopRecorder : telemetry,
     routing: config.routing,

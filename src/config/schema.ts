@@ -197,6 +197,7 @@ export const configSchema: ObjectSpec = obj({
     connectionsPerTarget: int(256, 1, 65536),
     maxQueuedPerTarget: int(1024, 0, 1_000_000),
     maxConcurrentPerClient: int(1024, 0, 1_000_000),
+    requestBufferBytes: int(0, 0, 16_777_216),
   }),
   metrics: obj({ windowSeconds: int(60, 10, 3600) }),
   notify: obj({

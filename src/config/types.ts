@@ -72,6 +72,8 @@ export interface ProxyConfig {
   readonly maxQueuedPerTarget: number;
   /** Requests in flight per client (the real client behind trusted proxies); more get 429. 0: no cap. */
   readonly maxConcurrentPerClient: number;
+  /** Bodies with a Content-Length up to this are read whole before an upstream connection is taken; 0: always stream. */
+  readonly requestBufferBytes: number;
 }
 
 export interface MetricsConfig {

@@ -19,6 +19,7 @@ import { proxyUpgrade } from './upgrade.ts';
 import { answerOnSocket } from './failure.ts';
 import type { Duplex } from 'node:stream';
 import type { ClientLimiter } from './client-limiter.ts';
+import { BodyBudget, bufferBody, bufferableLength } from './request-buffer.ts';
 
 export type ListenerRole = 'main' | 'preview';
 
@@ -36,6 +37,8 @@ export interface DataPlaneDeps {
   readonly mintId?: () => string;
   /** proxy.maxConcurrentPerClient, shared by the listeners of one process; none: no cap. */
   readonly clientLimiter?: ClientLimiter;
+  /** The memory all buffered request bodies share (request-buffer.ts); one per process. */
+  readonly bodyBudget?: BodyBudget;
 }
 
 const kClient = Symbol('turnout.client');
@@ -66,6 +69,9 @@ export function createDataPlane(deps: DataPlaneDeps): { handleRequest: RequestHa
     exposeColour: routing.exposeColourHeader,
   };
   const limiter = deps.clientLimiter !== undefined && deps.clientLimiter.max > 0 ? deps.clientLimiter : undefined;
+  // proxy.requestBufferBytes (0: off): small bodies read whole before an upstream connection.
+  const bufferLimit = deps.proxy.requestBufferBytes ?? 0;
+  const bodyBudget = deps.bodyBudget ?? new BodyBudget(1024 * bufferLimit);
   const override = routing.override;
   const sticky = routing.sticky;
   const cookieSuffix = '; Path=/; HttpOnly; SameSite=Lax';
@@ -128,6 +134,12 @@ export function createDataPlane(deps: DataPlaneDeps): { handleRequest: RequestHa
     }
     const { colour, setCookie } = route(req, forwarded.clientAddress);
     ctx.retryBudget.deposit();
+    const length = bufferableLength(req, bufferLimit);
+    if (length > 0 && bodyBudget.tryTake(length)) {
+      const headers = forwarded.headers;
+      bufferBody(req, length, bodyBudget, (body) => new Exchange(req, res, colour, pools[colour], ctx, headers, setCookie, body).start());
+      return;
+    }
     new Exchange(req, res, colour, pools[colour], ctx, forwarded.headers, setCookie).start();
   };
 

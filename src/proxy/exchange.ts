@@ -60,6 +60,8 @@ export class Exchange implements Dispatcher.DispatchHandler {
     ctx: ExchangeContext,
     headers: OutgoingHeaders,
     setCookie: string | undefined,
+    /** The whole body, when the data plane read it first (request-buffer.ts); else req streams. */
+    bufferedBody?: Buffer,
   ) {
     this.req = req;
     this.res = res;
@@ -74,7 +76,7 @@ export class Exchange implements Dispatcher.DispatchHandler {
       path: req.url!,
       method: req.method as Dispatcher.HttpMethod,
       headers,
-      body: hasBody ? req : null,
+      body: bufferedBody ?? (hasBody ? req : null),
     };
     // One shared listener finds its exchange on the response: no closure per request.
     (res as ExchangeResponse)[kExchange] = this;

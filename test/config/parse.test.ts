@@ -58,7 +58,7 @@ t.test('defaults: the minimal config gets exactly CONTRACT §2', async (t) => {
     outlier: { consecutiveFailures: 3, ejectMs: 10000 },
     shutdown: { drainSeconds: 10 },
     state: { store: 'file', path: './data/state.json' },
-    proxy: { trustedProxies: [], maxHeaders: 100, retryBudget: 0.2, connectionsPerTarget: 256, maxQueuedPerTarget: 1024, maxConcurrentPerClient: 1024 },
+    proxy: { trustedProxies: [], maxHeaders: 100, retryBudget: 0.2, connectionsPerTarget: 256, maxQueuedPerTarget: 1024, maxConcurrentPerClient: 1024, requestBufferBytes: 0 },
     metrics: { windowSeconds: 60 },
     notify: { webhooks: [], secret: '' },
   };

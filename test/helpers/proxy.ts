@@ -20,7 +20,7 @@ export const defaultRouting: RoutingConfig = {
   exposeColourHeader: true,
 };
 
-export const defaultProxy: ProxyConfig = { trustedProxies: [], maxHeaders: 100, retryBudget: 0.2, connectionsPerTarget: 64, maxQueuedPerTarget: 1024, maxConcurrentPerClient: 1024 };
+export const defaultProxy: ProxyConfig = { trustedProxies: [], maxHeaders: 100, retryBudget: 0.2, connectionsPerTarget: 64, maxQueuedPerTarget: 1024, maxConcurrentPerClient: 1024, requestBufferBytes: 0 };
 export const defaultTimeouts: TimeoutsConfig = { connectMs: 2000, responseMs: 30000, clientIdleMs: 60000, clientBodyMs: 30000, sendMs: 30000, queueMs: 5000 };
 
 export interface Recorded {

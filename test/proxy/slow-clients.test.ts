@@ -241,3 +241,55 @@ t.test('the per-client cap counts the real client behind a trusted proxy', { tim
   const again = await fetch(`${proxy.url}/x`, { headers: { 'x-forwarded-for': '203.0.113.1' } });
   t.equal(again.status, 200, 'the client is counted out once its request finished');
 });
+
+t.test('slowhttptest -B with proxy.requestBufferBytes (no cap): the trickled bodies never reach the upstream', { timeout: 60_000, skip: process.env.CI === 'true' ? false : slowhttptestMissing() }, async (t) => {
+  const blue = await startUpstream(t, 'blue');
+  const green = await startUpstream(t, 'green');
+  serveDownloads(blue);
+  const app = await startApp(t, {
+    upstreams: { blue: { targets: [blue.url] }, green: { targets: [green.url] } },
+    proxy: { connectionsPerTarget: 16, maxConcurrentPerClient: 0, requestBufferBytes: 65536 },
+  });
+  const port = Number(new URL(app.proxy).port);
+  const running = attack(['-B', '-c', '400', '-r', '200', '-i', '3', '-s', '8192', '-x', '10', '-l', '8', '-p', '2', '-u', `http://127.0.0.1:${port}/upload`]);
+  let peakBusy = 0;
+  const sampling = (async () => {
+    while (!(await Promise.race([running.then(() => true), new Promise((r) => setTimeout(() => r(false), 200))]))) {
+      peakBusy = Math.max(peakBusy, (await connectionsOf(app)).busy);
+    }
+  })();
+  const probe = await probeUntil(app.proxy, running);
+  await sampling;
+  t.match(await running, /slow body/i);
+  t.ok(probe.sent >= 20, `the probe kept asking during the attack (${probe.sent} requests)`);
+  t.same(probe.statuses, { 200: probe.sent }, 'every probe request got 200');
+  // (slowhttptest's own availability probe is a bodiless GET of the same URL: it does get through.)
+  const bodies = blue.seen.filter((s) => s.url.startsWith('/upload') && s.method === 'POST');
+  t.equal(bodies.length, 0, 'no trickled body reached the upstream');
+  t.ok(blue.seen.some((s) => s.url.startsWith('/upload') && s.method === 'GET'), "slowhttptest's probe GETs were served");
+  t.ok(peakBusy <= 2, `the attack held no upstream connection (peak busy ${peakBusy})`);
+});
+
+t.test('a buffered body reaches the upstream whole, only once it has all arrived', { timeout: 20_000 }, async (t) => {
+  const blue = await startUpstream(t, 'blue');
+  const proxy = await startProxy(t, { blue: [blue.url], green: [blue.url], proxy: { requestBufferBytes: 1024 } });
+  const socket = net.connect(proxy.port, '127.0.0.1');
+  let answer = '';
+  socket.setEncoding('latin1');
+  socket.on('data', (d) => (answer += d));
+  socket.write('POST /buffered HTTP/1.1\r\nHost: x\r\nContent-Length: 20\r\n\r\n0123456789');
+  // A request through the same proxy after the first half: by its answer the half has been read.
+  t.equal((await fetch(`${proxy.url}/barrier`)).status, 200);
+  t.notOk(blue.seen.some((s) => s.url === '/buffered'), 'half a body: nothing sent upstream yet');
+  t.equal(proxy.pools.blue.gates[0]!.busy, 0, 'no upstream connection held');
+  socket.write('abcdefghij');
+  await waitFor(() => /\r\n\r\n\{.*\}$/s.test(answer), 'the answer');
+  t.match(answer, /^HTTP\/1\.1 200 /);
+  const seen = blue.seen.find((s) => s.url === '/buffered');
+  t.equal(seen?.body, '0123456789abcdefghij', 'the upstream got the whole body');
+  t.equal(seen?.headers['content-length'], '20');
+  socket.destroy();
+  const big = await fetch(`${proxy.url}/big`, { method: 'POST', body: 'x'.repeat(5000) });
+  t.equal(big.status, 200, 'a body over the limit streams as before');
+  t.equal(blue.seen.find((s) => s.url === '/big')?.bodyBytes, 5000);
+});
