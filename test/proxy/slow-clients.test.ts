@@ -199,16 +199,21 @@ t.test('every connection busy: a request waits at most queueMs, then 503; the AP
   const held = serveDownloads(blue);
   const app = await startApp(t, {
     upstreams: { blue: { targets: [blue.url] }, green: { targets: [green.url] } },
-    timeouts: { queueMs: 300 },
+    timeouts: { queueMs: 3000 },
     proxy: { connectionsPerTarget: 2 },
   });
   const holds = [fetch(`${app.proxy}/hold`), fetch(`${app.proxy}/hold`)];
   await waitFor(() => held.held === 2, 'two requests held by the upstream');
   const third = fetch(`${app.proxy}/third`);
-  await waitFor(async () => (await connectionsOf(app)).queued === 1, 'the third request to queue');
-  t.same(await connectionsOf(app), { busy: 2, max: 2, queued: 1 }, '/api/v1/upstreams: 2 of 2 busy, 1 waiting');
-  const upstreams = (await (await app.api('/api/v1/upstreams')).json()) as { colours: { blue: { targets: { connections: unknown }[] } } };
-  t.same(upstreams.colours.blue.targets[0]!.connections, { busy: 2, max: 2, queued: 1 }, 'per target too');
+  // One body, read while the third request waits (it waits 3 s: ample for a loaded machine).
+  type View = { colours: { blue: { connections: unknown; targets: { connections: unknown }[] } } };
+  let view: View | undefined;
+  await waitFor(async () => {
+    view = (await (await app.api('/api/v1/upstreams')).json()) as View;
+    return (view.colours.blue.connections as { queued: number }).queued === 1;
+  }, 'the third request to queue');
+  t.same(view!.colours.blue.connections, { busy: 2, max: 2, queued: 1 }, '/api/v1/upstreams: 2 of 2 busy, 1 waiting');
+  t.same(view!.colours.blue.targets[0]!.connections, { busy: 2, max: 2, queued: 1 }, 'per target too');
   const res = await third;
   t.equal(res.status, 503);
   const body = (await res.json()) as { error: string; message: string; colour: string };
