@@ -3,11 +3,14 @@
 // upstream connection of a colour (issue 12). The key is the real client address: the peer,
 // or behind `proxy.trustedProxies` the nearest untrusted x-forwarded-for entry (headers.ts).
 //
-// Only clients with a request in flight have an entry, so memory follows concurrent clients;
-// the map is an lru-cache bounded by client count, as every map request data can grow. When
-// more distinct clients than that are in flight at once, the least recently seen lose their
-// count (they may then exceed the cap by what they had in flight): a bounded map over exact
-// counting, the trade nginx's limit_conn zone makes when it is full (it refuses instead).
+// Counts live in an lru-cache bounded by client count, as every map request data can grow.
+// A client's entry stays (at 0) after its requests finish, so a keep-alive client costs one
+// lookup and an increment per request, not a set and a delete: lru-cache's delete of its last
+// entry clears the whole cache (an O(max) fill, about 1 ms at 65,536), which a single client
+// with one request at a time would hit on every request. When more distinct clients than the
+// bound are seen, the least recently seen is evicted; if it still had requests in flight it
+// may then exceed the cap by what it had: a bounded map over exact counting, the trade nginx's
+// limit_conn zone makes when it is full (it refuses instead).
 import { LRUCache } from 'lru-cache';
 
 /** Distinct clients with a request in flight that are tracked exactly. */
@@ -21,12 +24,20 @@ export class ClientLimiter {
   /** Requests in flight allowed per client; 0 = no cap. */
   readonly max: number;
   private readonly counts: LRUCache<string, Count>;
+  /** Clients with at least one request in flight. */
+  private active = 0;
   /** Requests refused since start. */
   rejected = 0;
 
   constructor(max: number, maxClients = DEFAULT_MAX_CLIENTS) {
     this.max = max;
-    this.counts = new LRUCache<string, Count>({ max: maxClients });
+    this.counts = new LRUCache<string, Count>({
+      max: maxClients,
+      // An evicted client that still had requests in flight is no longer counted as active.
+      dispose: (count) => {
+        if (count.n > 0) this.active--;
+      },
+    });
   }
 
   /** Counts a request of `client` in; false (and nothing counted) when it is at the cap. */
@@ -35,13 +46,14 @@ export class ClientLimiter {
     const count = this.counts.get(client);
     if (count === undefined) {
       this.counts.set(client, { n: 1 });
+      this.active++;
       return true;
     }
     if (count.n >= this.max) {
       this.rejected++;
       return false;
     }
-    count.n++;
+    if (count.n++ === 0) this.active++;
     return true;
   }
 
@@ -49,8 +61,8 @@ export class ClientLimiter {
   release(client: string): void {
     if (this.max === 0) return;
     const count = this.counts.peek(client);
-    if (count === undefined) return; // evicted while in flight
-    if (--count.n <= 0) this.counts.delete(client);
+    if (count === undefined || count.n === 0) return; // evicted while in flight
+    if (--count.n === 0) this.active--;
   }
 
   /** Requests in flight for `client` (tests, diagnostics). */
@@ -60,6 +72,11 @@ export class ClientLimiter {
 
   /** Clients with a request in flight. */
   get clients(): number {
+    return this.active;
+  }
+
+  /** Clients tracked (in flight or recently seen), at most maxClients. */
+  get tracked(): number {
     return this.counts.size;
   }
 }
