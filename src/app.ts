@@ -43,6 +43,7 @@ import { loadListenerCertificates } from './tls/listeners.ts';
 import { createSecureServer, type TlsListener, type ReloadOutcome } from './tls/secure-server.ts';
 import type { ListenConfig } from './config/types.ts';
 import type { ProxyServer } from './compose.ts';
+import type { ClientLimiter } from './proxy/client-limiter.ts';
 import { Shadower } from './shadow/mirror.ts';
 import { shadowConfigOf } from './shadow/defaults.ts';
 
@@ -224,6 +225,7 @@ export async function buildApp(config: TurnoutConfig, options: AppOptions = {}):
   // Snapshots down (channels/): every commit and every probe verdict reaches every data plane,
   // and a change answers only once all of them acked it.
   let publisher: SnapshotPublisher;
+  let clientLimiter: ClientLimiter | undefined;
   let proxy: ProxyServer | null = null;
   let preview: ProxyServer | null = null;
   const tlsListeners: TlsListener[] = [];
@@ -235,7 +237,7 @@ export async function buildApp(config: TurnoutConfig, options: AppOptions = {}):
     local.subscribe(applied.apply);
     publisher = local;
     let tls: TlsListener[];
-    ({ proxy, preview, tls } = makeListeners(config, {
+    ({ proxy, preview, tls, clientLimiter } = makeListeners(config, {
       certificates,
       pools,
       getSnapshot: () => applied.routing!,
@@ -304,7 +306,7 @@ export async function buildApp(config: TurnoutConfig, options: AppOptions = {}):
 
   let accepting = true;
   const isReady = () => accepting && (workers === null || workers.ready > 0) && pools[state.snapshot.active].hasAvailable();
-  const metricsRegistry = createMetricsRegistry({ telemetry, pools, getSnapshot: () => state.snapshot, health, rollouts, shadow: shadow.stats });
+  const metricsRegistry = createMetricsRegistry({ telemetry, pools, getSnapshot: () => state.snapshot, health, rollouts, shadow: shadow.stats, ...(clientLimiter ? { clientLimiter } : {}) });
   if (workers !== null) registerWorkerMetrics(metricsRegistry, workers);
   const override = config.routing.override;
   const overrideLinks: OverrideLinks | undefined =

@@ -12,6 +12,8 @@ import type { HealthChange } from './upstream/target.ts';
 import { createDataPlane } from './proxy/data-plane.ts';
 import { createProxyListener } from './proxy/listener.ts';
 import { createResponseLog } from './proxy/access-log.ts';
+import { ClientLimiter } from './proxy/client-limiter.ts';
+import { BodyBudget } from './proxy/request-buffer.ts';
 import type { ListenConfig } from './config/types.ts';
 import type { ShadowHook } from './shadow/mirror.ts';
 import type { ListenerCertificates, ListenerField } from './tls/listeners.ts';
@@ -32,7 +34,9 @@ export function makePools(config: TurnoutConfig, clock: Clock, onHealthChange: H
       dispatcher: {
         connectMs: config.timeouts.connectMs,
         responseMs: config.timeouts.responseMs,
-        connections: 256,
+        connections: config.proxy.connectionsPerTarget,
+        queueMs: config.timeouts.queueMs,
+        maxQueued: config.proxy.maxQueuedPerTarget,
       },
     });
   return { blue: make('blue'), green: make('green') };
@@ -57,9 +61,16 @@ export type ProxyServer = http.Server | SecureServer;
  * The proxy listener and (when configured) the preview listener, plain or TLS (CONTRACT §8);
  * not listening yet. `tls`: the TLS listeners, for certificate reloads on SIGHUP.
  */
-export function makeListeners(config: TurnoutConfig, deps: ListenerDeps): { proxy: ProxyServer; preview: ProxyServer | null; tls: TlsListener[] } {
+export function makeListeners(
+  config: TurnoutConfig,
+  deps: ListenerDeps,
+): { proxy: ProxyServer; preview: ProxyServer | null; tls: TlsListener[]; clientLimiter: ClientLimiter } {
+  // One per process, shared by its listeners: the per-client cap and the buffered-body budget.
+  const clientLimiter = new ClientLimiter(config.proxy.maxConcurrentPerClient);
   const dataPlaneDeps = {
     pools: deps.pools,
+    clientLimiter,
+    bodyBudget: new BodyBudget(1024 * config.proxy.requestBufferBytes),
     getSnapshot: deps.getSnapshot,
     recorder: deps.recorder,
     responseLog: createResponseLog({ logger: deps.logger, access: config.log.access }),
@@ -83,5 +94,5 @@ export function makeListeners(config: TurnoutConfig, deps: ListenerDeps): { prox
   };
   const proxy = listener('main', 'listen', config.listen);
   const preview = config.preview ? listener('preview', 'preview', config.preview, config.preview.allowFrom) : null;
-  return { proxy, preview, tls };
+  return { proxy, preview, tls, clientLimiter };
 }

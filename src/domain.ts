@@ -39,13 +39,15 @@ export const systemClock: Clock = Object.freeze({ now: () => Date.now() });
 export type RandomSource = () => number;
 
 /** Why an upstream request counted as an error (CONTRACT §5). */
-export type ErrorKind = 'status5xx' | 'refused' | 'reset' | 'timeout' | 'no_healthy_target';
+export type ErrorKind = 'status5xx' | 'refused' | 'reset' | 'timeout' | 'no_healthy_target' | 'saturated';
 export const ERROR_KINDS: readonly ErrorKind[] = Object.freeze([
   'status5xx',
   'refused',
   'reset',
   'timeout',
   'no_healthy_target',
+  // Every connection to the target busy and the wait for one full or over (upstream/connection-gate.ts).
+  'saturated',
 ] as const);
 
 /** How a finished request is accounted: an upstream error, the client hanging up, or fine. */

@@ -19,6 +19,8 @@ export const ERRORS = Object.freeze({
   TURNOUT_ERR_UNSUPPORTED_MEDIA_TYPE: def('TURNOUT_ERR_UNSUPPORTED_MEDIA_TYPE', 415, 'Unsupported Media Type', 'content-type must be application/json'),
   TURNOUT_ERR_BAD_GATEWAY: def('TURNOUT_ERR_BAD_GATEWAY', 502, 'Bad Gateway', 'the upstream refused or reset the connection'),
   TURNOUT_ERR_NO_HEALTHY_TARGET: def('TURNOUT_ERR_NO_HEALTHY_TARGET', 503, 'Service Unavailable', 'no healthy target for this colour'),
+  TURNOUT_ERR_UPSTREAM_SATURATED: def('TURNOUT_ERR_UPSTREAM_SATURATED', 503, 'Service Unavailable', 'every connection to the upstream is busy'),
+  TURNOUT_ERR_TOO_MANY_REQUESTS: def('TURNOUT_ERR_TOO_MANY_REQUESTS', 429, 'Too Many Requests', 'too many concurrent requests from this client'),
   TURNOUT_ERR_GATEWAY_TIMEOUT: def('TURNOUT_ERR_GATEWAY_TIMEOUT', 504, 'Gateway Timeout', 'the upstream did not answer in time'),
   TURNOUT_ERR_TOO_MANY_HEADERS: def('TURNOUT_ERR_TOO_MANY_HEADERS', 431, 'Request Header Fields Too Large', 'request header fields too large'),
   TURNOUT_ERR_REQUEST_TIMEOUT: def('TURNOUT_ERR_REQUEST_TIMEOUT', 408, 'Request Timeout', 'the request did not arrive in time'),

@@ -244,6 +244,10 @@ export const configSchema: ObjectSpec = obj({
     connectMs: ms(2000, 10),
     responseMs: ms(30000, 10),
     clientIdleMs: ms(60000, 100),
+    // Slow clients (issue 12): body idle, stalled reader, wait for an upstream connection.
+    clientBodyMs: ms(30000, 100),
+    sendMs: ms(30000, 100),
+    queueMs: ms(5000, 0),
   }),
   healthCheck: obj({
     path: str('/healthz', urlPath),
@@ -276,6 +280,11 @@ export const configSchema: ObjectSpec = obj({
     retryBudget: { kind: 'number', default: 0.2, min: 0, max: 1 },
     upgradeProtocols: { kind: 'array', items: str(undefined, upgradeToken, lower), default: ['websocket'], unique: true },
     underscoresInHeaders: bool(false),
+    // Slow clients (issue 12): upstream pool size and queue, per-client concurrency (0: off).
+    connectionsPerTarget: int(256, 1, 65536),
+    maxQueuedPerTarget: int(1024, 0, 1_000_000),
+    maxConcurrentPerClient: int(1024, 0, 1_000_000),
+    requestBufferBytes: int(0, 0, 16_777_216),
   }),
   metrics: obj({ windowSeconds: int(60, 10, 3600) }),
   log: obj({ access: bool(false) }),

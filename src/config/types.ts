@@ -77,6 +77,12 @@ export interface TimeoutsConfig {
   readonly responseMs: number;
   /** A client connection (or an upstream body) idle this long is closed. */
   readonly clientIdleMs: number;
+  /** A request body that sends nothing for this long: 408 and the connection closed (nginx client_body_timeout). */
+  readonly clientBodyMs: number;
+  /** A client that accepts none of its answer for this long is disconnected (nginx send_timeout). */
+  readonly sendMs: number;
+  /** Longest wait for a free upstream connection before answering 503. */
+  readonly queueMs: number;
 }
 
 export interface HealthCheckConfig {
@@ -126,6 +132,14 @@ export interface ProxyConfig {
   readonly upgradeProtocols: readonly string[];
   /** Forward request header names containing `_` (nginx `underscores_in_headers`); default false. */
   readonly underscoresInHeaders: boolean;
+  /** Upstream connections per target (undici Pool `connections`). */
+  readonly connectionsPerTarget: number;
+  /** Requests that may wait for a connection, per target; more get 503 at once. */
+  readonly maxQueuedPerTarget: number;
+  /** Requests in flight per client (the real client behind trusted proxies); more get 429. 0: no cap. */
+  readonly maxConcurrentPerClient: number;
+  /** Bodies with a Content-Length up to this are read whole before an upstream connection is taken; 0: always stream. */
+  readonly requestBufferBytes: number;
 }
 
 export interface MetricsConfig {

@@ -21,6 +21,8 @@ export interface MetricsRegistryOptions {
   readonly health?: { stats(): readonly TargetProbeStats[] };
   /** The rollout controller's webhook delivery counters; optional. */
   readonly rollouts?: { webhookStats(): { delivered: number; failures: number; failedAttempts: number; dropped: number } };
+  /** The per-client concurrency cap (proxy/client-limiter.ts); optional. */
+  readonly clientLimiter?: { readonly rejected: number; readonly clients: number };
   readonly clock?: Clock;
   /** CONTRACT §9: the shadow comparison's counters (turnout_shadow_*); optional. */
   readonly shadow?: { readonly results: Readonly<Record<string, number>>; readonly dropped: number };
@@ -110,7 +112,7 @@ export function createMetricsRegistry(options: MetricsRegistryOptions): Registry
 
   kindCounter(
     'turnout_upstream_errors_total',
-    'Client responses that were upstream errors (CONTRACT §5), by colour, the target that gave the answer, and kind: status5xx, refused, reset, timeout, no_healthy_target. A failed attempt retried elsewhere is in turnout_upstream_retries_total instead.',
+    'Client responses that were upstream errors (CONTRACT §5), by colour, the target that gave the answer, and kind: status5xx, refused, reset, timeout, no_healthy_target, saturated. A failed attempt retried elsewhere is in turnout_upstream_retries_total instead.',
     (totals) => totals.errors,
     ERROR_KINDS.filter((kind) => kind !== 'no_healthy_target'),
   );
@@ -125,6 +127,48 @@ export function createMetricsRegistry(options: MetricsRegistryOptions): Registry
   register.registerMetric(new AggregatedLatencyHistogram(telemetry) as Histogram<string>);
 
   targetGauge('turnout_in_flight_requests', 'Requests sent to a target and not finished yet.', (target) => telemetry.inFlightOf(target));
+
+  // Pool saturation (upstream/connection-gate.ts): what a slow-client attack fills first.
+  const gateOf = (target: Target) => pools[target.colour].gates[target.index]!;
+  targetGauge('turnout_upstream_connections_busy', 'Connections to a target carrying a request now.', (target) => gateOf(target).busy);
+  targetGauge('turnout_upstream_connections_max', 'Connections allowed per target (proxy.connectionsPerTarget).', (target) => gateOf(target).max);
+  targetGauge('turnout_upstream_queued_requests', 'Requests waiting for a free connection to a target.', (target) => gateOf(target).queued);
+  new Counter({
+    name: 'turnout_upstream_queue_rejections_total',
+    help: 'Requests answered 503 because every connection to the target was busy: overflow (queue full) or timeout (waited timeouts.queueMs).',
+    labelNames: ['colour', 'target', 'reason'] as const,
+    registers,
+    collect() {
+      this.reset();
+      for (const colour of COLOURS) {
+        for (const target of pools[colour].targets) {
+          const stats = gateOf(target).stats();
+          this.inc({ colour, target: target.url, reason: 'overflow' }, stats.overflows);
+          this.inc({ colour, target: target.url, reason: 'timeout' }, stats.timeouts);
+        }
+      }
+    },
+  });
+  const limiter = options.clientLimiter;
+  if (limiter !== undefined) {
+    new Counter({
+      name: 'turnout_client_limit_rejections_total',
+      help: 'Requests answered 429 because their client had proxy.maxConcurrentPerClient requests in flight.',
+      registers,
+      collect() {
+        this.reset();
+        this.inc(limiter.rejected);
+      },
+    });
+    new Gauge({
+      name: 'turnout_clients_in_flight',
+      help: 'Distinct clients with a request in flight (tracked by the per-client cap).',
+      registers,
+      collect() {
+        this.set(limiter.clients);
+      },
+    });
+  }
 
   new Gauge({
     name: 'turnout_canary_weight_percent',

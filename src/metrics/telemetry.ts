@@ -9,6 +9,13 @@ import type { Recorder } from './recorder.ts';
 import { ColourTotals } from './totals.ts';
 import { SlidingWindow, type LatencySummary, type WindowSummary } from './window.ts';
 
+/** A target's (or a colour's summed) upstream connections: busy, the pool's size, requests waiting (upstream/connection-gate.ts). */
+export interface ConnectionsSummary {
+  readonly busy: number;
+  readonly max: number;
+  readonly queued: number;
+}
+
 /** One target in GET /api/v1/upstreams (CONTRACT §4). */
 export interface TargetSummary {
   readonly url: string;
@@ -21,6 +28,8 @@ export interface TargetSummary {
   readonly errorRate: number;
   readonly latencyMs: LatencySummary;
   readonly inFlight: number;
+  /** Pool saturation: `busy` of `max` connections in use, `queued` requests waiting for one. */
+  readonly connections: ConnectionsSummary;
 }
 
 /** One colour in GET /api/v1/upstreams: the S object of CONTRACT §4. */
@@ -38,6 +47,8 @@ export interface ColourSummary {
   readonly inFlight: number;
   /** Failed attempts retried on another target (counted in the targets' figures, not the colour's). */
   readonly retries: number;
+  /** Summed over the colour's targets. */
+  readonly connections: ConnectionsSummary;
   readonly targets: readonly TargetSummary[];
 }
 
@@ -133,11 +144,17 @@ export class Telemetry implements Recorder {
     const s = state.window.summary(spanSeconds);
     let inFlight = 0;
     let healthy = false;
+    const connections = { busy: 0, max: 0, queued: 0 };
     const targets = state.pool.targets.map((target, i): TargetSummary => {
       const t = state.targetWindows[i]!.summary(spanSeconds);
       const available = isAvailable(target, now);
       healthy ||= available;
       inFlight += state.inFlight[i]!;
+      const gate = state.pool.gates[i]!;
+      const c = { busy: gate.busy, max: gate.max, queued: gate.queued };
+      connections.busy += c.busy;
+      connections.max += c.max;
+      connections.queued += c.queued;
       return {
         url: target.url,
         healthy: available,
@@ -146,9 +163,10 @@ export class Telemetry implements Recorder {
         errorRate: t.errorRate,
         latencyMs: t.latencyMs,
         inFlight: state.inFlight[i]!,
+        connections: c,
       };
     });
-    return { healthy, requests: s.requests, errors: s.errors, errorRate: s.errorRate, latencyMs: s.latencyMs, inFlight, retries: s.retries, targets };
+    return { healthy, requests: s.requests, errors: s.errors, errorRate: s.errorRate, latencyMs: s.latencyMs, inFlight, retries: s.retries, connections, targets };
   }
 
   /** The body of GET /api/v1/upstreams. */

@@ -23,6 +23,8 @@ import { proxyUpgrade } from './upgrade.ts';
 import { answerOnSocket } from './failure.ts';
 import type { Duplex } from 'node:stream';
 import type { ShadowHook } from '../shadow/mirror.ts';
+import type { ClientLimiter } from './client-limiter.ts';
+import { BodyBudget, bufferBody, bufferableLength } from './request-buffer.ts';
 
 export type ListenerRole = 'main' | 'preview';
 
@@ -50,6 +52,20 @@ export interface DataPlaneDeps {
   readonly proto?: 'http' | 'https';
   /** CONTRACT §9: mirroring to the idle colour; asked only while snapshot.shadowPercent > 0. */
   readonly shadow?: ShadowHook;
+  /** proxy.maxConcurrentPerClient, shared by the listeners of one process; none: no cap. */
+  readonly clientLimiter?: ClientLimiter;
+  /** The memory all buffered request bodies share (request-buffer.ts); one per process. */
+  readonly bodyBudget?: BodyBudget;
+}
+
+const kClient = Symbol('turnout.client');
+type CountedResponse = ServerResponse & { [kClient]: string; [kLimiter]: ClientLimiter };
+const kLimiter = Symbol('turnout.limiter');
+
+/** One shared listener: the limiter and client key ride on the response, no closure per request. */
+function releaseClient(this: ServerResponse): void {
+  const res = this as CountedResponse;
+  res[kLimiter].release(res[kClient]);
 }
 
 export type RequestHandler = (req: IncomingMessage, res: ServerResponse) => void;
@@ -78,6 +94,10 @@ export function createDataPlane(deps: DataPlaneDeps): DataPlane {
     exposeColour: routing.exposeColourHeader,
     ...(deps.responseLog ? { responses: deps.responseLog } : {}),
   };
+  const limiter = deps.clientLimiter !== undefined && deps.clientLimiter.max > 0 ? deps.clientLimiter : undefined;
+  // proxy.requestBufferBytes (0: off): small bodies read whole before an upstream connection.
+  const bufferLimit = deps.proxy.requestBufferBytes ?? 0;
+  const bodyBudget = deps.bodyBudget ?? new BodyBudget(1024 * bufferLimit);
   const override = routing.override;
   const sticky = routing.sticky;
   const cookieSuffix = '; Path=/; HttpOnly; SameSite=Lax';
@@ -170,10 +190,24 @@ export function createDataPlane(deps: DataPlaneDeps): DataPlane {
     if (refused !== undefined) return reject(res, ...refused);
     if (overrideLink !== undefined && isOverrideLink(req.url!)) return overrideLink(req, res);
     const forwarded = forwardRequestHeaders(req.headers, peerAddress(req), forwarding);
+    if (limiter !== undefined) {
+      // Per real client (behind trusted proxies, the x-forwarded-for entry): client-limiter.ts.
+      const client = forwarded.clientAddress;
+      if (!limiter.tryAcquire(client)) return reject(res, 'TURNOUT_ERR_TOO_MANY_REQUESTS', `more than ${limiter.max} requests in flight from this client`);
+      (res as CountedResponse)[kLimiter] = limiter;
+      (res as CountedResponse)[kClient] = client;
+      res.once('close', releaseClient);
+    }
     const { colour, setCookie } = route(req, forwarded.clientAddress);
     // Shadow off (percent 0): this one branch is all it costs per request.
     const snapshot = getSnapshot();
     const tap = snapshot.shadowPercent > 0 && shadow !== undefined ? shadow.begin(req, forwarded.headers, colour, snapshot) : undefined;
+    const length = bufferableLength(req, bufferLimit);
+    if (length > 0 && bodyBudget.tryTake(length)) {
+      const headers = forwarded.headers;
+      bufferBody(req, length, bodyBudget, (body) => new Exchange(req, res, colour, pools[colour], ctx, headers, setCookie, tap, body).start());
+      return;
+    }
     new Exchange(req, res, colour, pools[colour], ctx, forwarded.headers, setCookie, tap).start();
   };
 

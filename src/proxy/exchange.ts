@@ -81,6 +81,8 @@ export class Exchange implements Dispatcher.DispatchHandler {
     headers: OutgoingHeaders,
     setCookie: string | undefined,
     tap?: LiveTap,
+    /** The whole body, when the data plane read it first (request-buffer.ts); else req streams. */
+    bufferedBody?: Buffer,
   ) {
     this.tap = tap;
     this.req = req;
@@ -96,7 +98,7 @@ export class Exchange implements Dispatcher.DispatchHandler {
       path: req.url!,
       method: req.method as Dispatcher.HttpMethod,
       headers,
-      body: hasBody ? req : null,
+      body: bufferedBody ?? (hasBody ? req : null),
     };
     // One shared listener finds its exchange on the response: no closure per request.
     (res as ExchangeResponse)[kExchange] = this;

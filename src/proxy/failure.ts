@@ -12,12 +12,15 @@ export interface Failure {
 const REFUSED: Failure = Object.freeze({ kind: 'refused', code: 'TURNOUT_ERR_BAD_GATEWAY' });
 const RESET: Failure = Object.freeze({ kind: 'reset', code: 'TURNOUT_ERR_BAD_GATEWAY' });
 const TIMEOUT: Failure = Object.freeze({ kind: 'timeout', code: 'TURNOUT_ERR_GATEWAY_TIMEOUT' });
+const SATURATED: Failure = Object.freeze({ kind: 'saturated', code: 'TURNOUT_ERR_UPSTREAM_SATURATED' });
 export const NO_HEALTHY_TARGET: Failure = Object.freeze({ kind: 'no_healthy_target', code: 'TURNOUT_ERR_NO_HEALTHY_TARGET' });
 
 /** Classifies an error undici raised while talking to a target. */
 export function classifyUpstreamError(err: unknown): Failure {
   const code = (err as { code?: unknown } | null)?.code;
   switch (code) {
+    case 'TURNOUT_UPSTREAM_SATURATED': // upstream/connection-gate.ts: no free connection in time
+      return SATURATED;
     case 'UND_ERR_CONNECT_TIMEOUT':
     case 'UND_ERR_HEADERS_TIMEOUT':
     case 'UND_ERR_BODY_TIMEOUT':

@@ -7,6 +7,7 @@ import type { TimeoutsConfig } from '../config/types.ts';
 import { errorBody, type ErrorCode } from '../errors.ts';
 import { answerOnSocket } from './failure.ts';
 import type { DataPlane } from './data-plane.ts';
+import { armBodyTimeout, watchStalledReaders } from './slow-clients.ts';
 
 export function createProxyListener(
   handlers: DataPlane,
@@ -23,9 +24,14 @@ export function createProxyListener(
       // Only allowed upgrades (websocket) reach 'upgrade'; others are plain requests (upgrade.ts).
       shouldUpgradeCallback: handlers.shouldUpgrade,
     },
-    handlers.handleRequest,
+    (req, res) => {
+      // Slow bodies (timeouts.clientBodyMs) and stalled readers (timeouts.sendMs): slow-clients.ts.
+      armBodyTimeout(req, res, timeouts.clientBodyMs, timeouts.clientIdleMs);
+      handlers.handleRequest(req, res);
+    },
   );
   server.timeout = timeouts.clientIdleMs;
+  watchStalledReaders(server, timeouts.sendMs);
   server.on('upgrade', handlers.handleUpgrade);
   // A client that sends garbage gets 400 (or 431 for oversized headers) and never crashes us.
   server.on('clientError', (err: NodeJS.ErrnoException, socket: Socket) => {

@@ -3,6 +3,7 @@
 // the active health checker calls setProbeHealth().
 import { Pool } from 'undici';
 import type { Colour, Clock, Outcome } from '../domain.ts';
+import { ConnectionGate, type GateTimers } from './connection-gate.ts';
 import { Target, refreshAvailability, type HealthChange, type OutlierPolicy } from './target.ts';
 
 export interface DispatcherOptions {
@@ -11,12 +12,19 @@ export interface DispatcherOptions {
   readonly responseMs: number;
   /** Keep-alive connections per target. */
   readonly connections: number;
+  /** A request finding every connection busy waits this long at most (connection-gate.ts); default 5000. */
+  readonly queueMs?: number;
+  /** …and this many may wait per target; default 1024. */
+  readonly maxQueued?: number;
+  readonly gateTimers?: GateTimers;
 }
 
 export class ColourPool {
   readonly colour: Colour;
   readonly targets: readonly Target[];
   readonly dispatchers: readonly Pool[];
+  /** Per target, in front of its dispatcher: busy connections and a bounded queue. */
+  readonly gates: readonly ConnectionGate[];
   private next = 0;
   private readonly clock: Clock;
   private readonly outlier: OutlierPolicy;
@@ -64,6 +72,8 @@ export class ColourPool {
           }),
       ),
     );
+    const gate = { max: d.connections, queueMs: d.queueMs ?? 5000, maxQueued: d.maxQueued ?? 1024, ...(d.gateTimers ? { timers: d.gateTimers } : {}) };
+    this.gates = Object.freeze(this.dispatchers.map((pool) => new ConnectionGate(pool, gate)));
   }
 
   /**
@@ -90,8 +100,9 @@ export class ColourPool {
     return this.targets.some((target) => this.isPickable(target));
   }
 
-  dispatcherOf(target: Target): Pool {
-    return this.dispatchers[target.index]!;
+  /** Where the data plane sends a request to `target`: its gate, in front of its undici Pool. */
+  dispatcherOf(target: Target): ConnectionGate {
+    return this.gates[target.index]!;
   }
 
   /**
@@ -106,7 +117,7 @@ export class ColourPool {
       target.consecutiveFailures = 0;
       return;
     }
-    if (outcome === 'no_healthy_target') return;
+    if (outcome === 'no_healthy_target' || outcome === 'saturated') return; // not the target's failure
     target.consecutiveFailures++;
     if (this.outlier.consecutiveFailures > 0 && target.consecutiveFailures >= this.outlier.consecutiveFailures && this.mayEject(target)) {
       target.consecutiveFailures = 0;

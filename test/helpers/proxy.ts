@@ -10,6 +10,7 @@ import { ColourPool } from '../../src/upstream/pool.ts';
 import type { Target } from '../../src/upstream/target.ts';
 import { createDataPlane, type ListenerRole } from '../../src/proxy/data-plane.ts';
 import { createProxyListener } from '../../src/proxy/listener.ts';
+import { ClientLimiter } from '../../src/proxy/client-limiter.ts';
 
 export const defaultRouting: RoutingConfig = {
   active: 'blue',
@@ -19,8 +20,8 @@ export const defaultRouting: RoutingConfig = {
   exposeColourHeader: true,
 };
 
-export const defaultProxy: ProxyConfig = { trustedProxies: [], maxHeaders: 100, retryBudget: 0.2, upgradeProtocols: ['websocket'], underscoresInHeaders: false };
-export const defaultTimeouts: TimeoutsConfig = { connectMs: 2000, responseMs: 30000, clientIdleMs: 60000 };
+export const defaultProxy: ProxyConfig = { trustedProxies: [], maxHeaders: 100, retryBudget: 0.2, upgradeProtocols: ['websocket'], underscoresInHeaders: false, connectionsPerTarget: 64, maxQueuedPerTarget: 1024, maxConcurrentPerClient: 1024, requestBufferBytes: 0 };
+export const defaultTimeouts: TimeoutsConfig = { connectMs: 2000, responseMs: 30000, clientIdleMs: 60000, clientBodyMs: 30000, sendMs: 30000, queueMs: 5000 };
 
 export interface Recorded {
   colour: Colour;
@@ -66,7 +67,8 @@ export async function startProxy(t: { teardown(fn: () => unknown): void }, optio
   const timeouts = { ...defaultTimeouts, ...options.timeouts };
   const clock = { now: () => Date.now() };
   const outlier = options.outlier ?? { consecutiveFailures: 0, ejectMs: 10_000 };
-  const dispatcher = { connectMs: timeouts.connectMs, responseMs: timeouts.responseMs, connections: 64 };
+  const proxy = { ...defaultProxy, ...options.proxy };
+  const dispatcher = { connectMs: timeouts.connectMs, responseMs: timeouts.responseMs, connections: proxy.connectionsPerTarget, queueMs: timeouts.queueMs, maxQueued: proxy.maxQueuedPerTarget };
   const pools: Record<Colour, ColourPool> = {
     blue: new ColourPool('blue', options.blue, { clock, outlier, dispatcher }),
     green: new ColourPool('green', options.green, { clock, outlier, dispatcher }),
@@ -95,7 +97,8 @@ export async function startProxy(t: { teardown(fn: () => unknown): void }, optio
       getSnapshot: () => snapshot,
       recorder,
       routing: { ...defaultRouting, ...options.routing },
-      proxy: { ...defaultProxy, ...options.proxy },
+      proxy,
+      clientLimiter: new ClientLimiter(proxy.maxConcurrentPerClient),
       role: options.role ?? 'main',
       responseMs: timeouts.responseMs,
       connectMs: timeouts.connectMs,

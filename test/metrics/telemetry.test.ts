@@ -43,9 +43,9 @@ t.test('the /api/v1/upstreams body has exactly the contract layout', async (t) =
   t.same(Object.keys(body).sort(), ['colours', 'windowSeconds']);
   t.equal(body.windowSeconds, 60);
   t.same(Object.keys(body.colours).sort(), ['blue', 'green']);
-  // `retries` beyond CONTRACT §4's S (issue 12): failed attempts retried elsewhere.
-  const sKeys = ['errorRate', 'errors', 'healthy', 'inFlight', 'latencyMs', 'requests', 'retries', 'targets'];
-  const targetKeys = ['errorRate', 'errors', 'healthy', 'inFlight', 'latencyMs', 'requests', 'url'];
+  // `retries` and `connections` beyond CONTRACT §4's S (issue 12): failed attempts retried elsewhere, pool saturation.
+  const sKeys = ['connections', 'errorRate', 'errors', 'healthy', 'inFlight', 'latencyMs', 'requests', 'retries', 'targets'];
+  const targetKeys = ['connections', 'errorRate', 'errors', 'healthy', 'inFlight', 'latencyMs', 'requests', 'url'];
   for (const colour of ['blue', 'green'] as const) {
     const s = body.colours[colour];
     t.same(Object.keys(s).sort(), sKeys, `${colour}: S keys`);
@@ -63,9 +63,11 @@ t.test('the /api/v1/upstreams body has exactly the contract layout', async (t) =
     latencyMs: { p50: body.colours.blue.latencyMs.p50, p90: body.colours.blue.latencyMs.p90, p99: body.colours.blue.latencyMs.p99 },
     inFlight: 1,
     retries: 0,
+    // Pool saturation (issue 12): nothing went through the gates here; max = connections × targets.
+    connections: { busy: 0, max: 2, queued: 0 },
     targets: [
-      { url: URLS.blue[0], healthy: true, requests: 1, errors: 0, errorRate: 0, latencyMs: { p50: 10, p90: 10, p99: 10 }, inFlight: 1 },
-      { url: URLS.blue[1], healthy: true, requests: 1, errors: 1, errorRate: 1, latencyMs: { p50: 30, p90: 30, p99: 30 }, inFlight: 0 },
+      { url: URLS.blue[0], healthy: true, requests: 1, errors: 0, errorRate: 0, latencyMs: { p50: 10, p90: 10, p99: 10 }, inFlight: 1, connections: { busy: 0, max: 1, queued: 0 } },
+      { url: URLS.blue[1], healthy: true, requests: 1, errors: 1, errorRate: 1, latencyMs: { p50: 30, p90: 30, p99: 30 }, inFlight: 0, connections: { busy: 0, max: 1, queued: 0 } },
     ],
   });
   t.equal(body.colours.blue.latencyMs.p50, 10);
@@ -78,7 +80,8 @@ t.test('the /api/v1/upstreams body has exactly the contract layout', async (t) =
     latencyMs: { p50: null, p90: null, p99: null },
     inFlight: 0,
     retries: 0,
-    targets: [{ url: URLS.green[0], healthy: true, requests: 0, errors: 0, errorRate: 0, latencyMs: { p50: null, p90: null, p99: null }, inFlight: 0 }],
+    connections: { busy: 0, max: 1, queued: 0 },
+    targets: [{ url: URLS.green[0], healthy: true, requests: 0, errors: 0, errorRate: 0, latencyMs: { p50: null, p90: null, p99: null }, inFlight: 0, connections: { busy: 0, max: 1, queued: 0 } }],
   });
   t.doesNotThrow(() => JSON.stringify(body));
 });
@@ -108,13 +111,13 @@ t.test('accounting by outcome (CONTRACT §5)', async (t) => {
   t.equal(s.errors, rows.filter((r) => r[3]).length + 1);
   t.equal(s.inFlight, 0, 'every begin was ended; the 503 did not go negative');
   t.equal(s.targets[0]!.requests, rows.length, 'the 503 is the colour\'s, not a target\'s');
-  t.same(telemetry.colourWindow('green').errorsByKind, { status5xx: 1, refused: 1, reset: 1, timeout: 1, no_healthy_target: 1 });
+  t.same(telemetry.colourWindow('green').errorsByKind, { status5xx: 1, refused: 1, reset: 1, timeout: 1, no_healthy_target: 1, saturated: 0 });
   t.equal(s.latencyMs.p50, 20, 'the 503 (0 ms, no upstream) does not drag latency down');
 
   const totals = telemetry.totals('green');
   // Row 0 is the target, row 1 "no target"; classes none,1xx,2xx,3xx,4xx,5xx.
   t.same(Array.from(totals.requests), [1, 0, 1, 0, 1, 4, 0, 0, 0, 0, 0, 1]);
-  t.same(Array.from(totals.errors), [1, 1, 1, 1, 0, 0, 0, 0, 0, 1]);
+  t.same(Array.from(totals.errors), [1, 1, 1, 1, 0, 0, 0, 0, 0, 0, 1, 0]);
   t.equal(totals.latencyCount, rows.length);
 });
 

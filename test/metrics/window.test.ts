@@ -19,13 +19,13 @@ function manualClock(start = 1_700_000_000_000) {
 t.test('counts requests, errors by kind, and not hang-ups or ok', async (t) => {
   const clock = manualClock();
   const w = new SlidingWindow(60, clock);
-  const outcomes: Outcome[] = ['ok', 'ok', 'client_abort', 'status5xx', 'refused', 'reset', 'timeout', 'no_healthy_target', 'status5xx'];
-  for (const o of outcomes) w.record(o, o === 'no_healthy_target' ? undefined : 10);
+  const outcomes: Outcome[] = ['ok', 'ok', 'client_abort', 'status5xx', 'refused', 'reset', 'timeout', 'no_healthy_target', 'status5xx', 'saturated'];
+  for (const o of outcomes) w.record(o, o === 'no_healthy_target' || o === 'saturated' ? undefined : 10);
   const s = w.summary();
-  t.equal(s.requests, 9);
-  t.equal(s.errors, 6);
-  t.same(s.errorsByKind, { status5xx: 2, refused: 1, reset: 1, timeout: 1, no_healthy_target: 1 });
-  t.equal(s.errorRate, 6 / 9);
+  t.equal(s.requests, 10);
+  t.equal(s.errors, 7);
+  t.same(s.errorsByKind, { status5xx: 2, refused: 1, reset: 1, timeout: 1, no_healthy_target: 1, saturated: 1 });
+  t.equal(s.errorRate, 7 / 10);
   t.same(s.latencyMs, { p50: 10, p90: 10, p99: 10 }, 'a request with no latency does not count in percentiles');
 });
 
@@ -34,7 +34,7 @@ t.test('an empty window', async (t) => {
   t.same(w.summary(), {
     requests: 0,
     errors: 0,
-    errorsByKind: { status5xx: 0, refused: 0, reset: 0, timeout: 0, no_healthy_target: 0 },
+    errorsByKind: { status5xx: 0, refused: 0, reset: 0, timeout: 0, no_healthy_target: 0, saturated: 0 },
     errorRate: 0,
     latencyMs: { p50: null, p90: null, p99: null },
     retries: 0,
