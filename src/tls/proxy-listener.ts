@@ -9,6 +9,7 @@ import type { TimeoutsConfig } from '../config/types.ts';
 import { ERRORS, errorBody, type ErrorCode } from '../errors.ts';
 import type { RequestHandler, UpgradeHandler } from '../proxy/data-plane.ts';
 import { answerOnSocket } from '../proxy/failure.ts';
+import { armBodyTimeout } from '../proxy/slow-clients.ts';
 import { asHttp1Request } from './h2-request.ts';
 import { createSecureServer, type SecureServerOptions, type TlsListener } from './secure-server.ts';
 
@@ -40,6 +41,8 @@ export function createTlsProxyListener(
       // request; nghttp2's reset rate limit then ends the session.
       setImmediate(startH2, req as Http2ServerRequest, res as Http2ServerResponse);
     } else {
+      // Slow bodies (timeouts.clientBodyMs), as on the plain listener (proxy/slow-clients.ts).
+      armBodyTimeout(req as http.IncomingMessage, res as http.ServerResponse, timeouts.clientBodyMs, timeouts.clientIdleMs);
       handleRequest(req as http.IncomingMessage, res as http.ServerResponse);
     }
   });
