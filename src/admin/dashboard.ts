@@ -53,13 +53,29 @@ const TYPES: Readonly<Record<string, string>> = {
   svg: 'image/svg+xml',
 };
 
+/**
+ * The page's native ES modules (dashboard.js is the entry; it imports the others by relative URL,
+ * so they are served flat beside it). A new module is one line here.
+ */
+export const DASHBOARD_MODULES: readonly string[] = Object.freeze([
+  'dashboard.js',
+  'dom.js',
+  'state.js',
+  'api.js',
+  'charts.js',
+  'render.js',
+  'poll.js',
+  'token.js',
+  'actions.js',
+]);
+
 /** The served name → where the file is. Anything not listed here is a 404: no path ever reaches the disk. */
 function assetSources(): Record<string, URL | string> {
   const own = (name: string) => new URL(`./dashboard/${name}`, import.meta.url);
   const require = createRequire(import.meta.url);
   return {
     'index.html': own('index.html'),
-    'dashboard.js': own('dashboard.js'),
+    ...Object.fromEntries(DASHBOARD_MODULES.map((name) => [name, own(name)])),
     'dashboard.css': own('dashboard.css'),
     'favicon.svg': own('favicon.svg'),
     'uPlot.iife.min.js': require.resolve('uplot/dist/uPlot.iife.min.js'),
