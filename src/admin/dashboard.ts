@@ -10,6 +10,7 @@ import { createHash } from 'node:crypto';
 import { readFile } from 'node:fs/promises';
 import { createRequire } from 'node:module';
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
+import { TurnoutError } from '../errors.ts';
 
 /**
  * No inline script or style, nothing from another origin, no framing, no plugins. `connect-src
@@ -122,7 +123,7 @@ export async function dashboard(app: FastifyInstance): Promise<void> {
   app.get<{ Params: { file: string } }>('/dashboard/:file', (request, reply) => {
     const asset = assets.get(request.params.file);
     if (!asset || request.params.file === 'index.html') {
-      return reply.code(404).send({ statusCode: 404, error: 'Not Found', message: `no dashboard asset ${request.params.file}` });
+      return reply.code(404).send(new TurnoutError('TURNOUT_ERR_NOT_FOUND', `no dashboard asset ${request.params.file}`).toJSON());
     }
     return send(request, reply, asset);
   });

@@ -133,6 +133,6 @@ export async function stateRoutes(app: FastifyInstance, opts: { deps: AdminDeps 
   app.get('/readyz', async (_request, reply) => {
     if (deps.isReady()) return { status: 'ready' };
     reply.code(503);
-    return { statusCode: 503, error: 'Service Unavailable', message: 'the active colour has no healthy target' };
+    return new TurnoutError('TURNOUT_ERR_NO_HEALTHY_TARGET', 'the active colour has no healthy target').toJSON();
   });
 }
