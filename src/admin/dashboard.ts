@@ -119,8 +119,8 @@ export async function dashboard(app: FastifyInstance): Promise<void> {
     return payload;
   });
 
-  app.get('/', (request, reply) => send(request, reply, index));
-  app.get<{ Params: { file: string } }>('/dashboard/:file', (request, reply) => {
+  app.get('/', { schema: { hide: true } }, (request, reply) => send(request, reply, index));
+  app.get<{ Params: { file: string } }>('/dashboard/:file', { schema: { hide: true } }, (request, reply) => {
     const asset = assets.get(request.params.file);
     if (!asset || request.params.file === 'index.html') {
       return reply.code(404).send(new TurnoutError('TURNOUT_ERR_NOT_FOUND', `no dashboard asset ${request.params.file}`).toJSON());

@@ -12,6 +12,7 @@ import type { RolloutController } from '../rollout/controller.ts';
 import { changeMeta } from './routes-state.ts';
 import { actionBody, MAX_REASON } from './schemas.ts';
 import type { AdminDeps } from './server.ts';
+import { rolloutBodyDoc, routeDocs } from './api-schemas.ts';
 
 /** What the routes need of the controller (RolloutController satisfies it). */
 export type RolloutApi = Pick<RolloutController, 'create' | 'current' | 'pause' | 'resume' | 'promote' | 'abort' | 'summary'>;
@@ -34,7 +35,7 @@ export async function rolloutRoutes(app: FastifyInstance, opts: { deps: AdminDep
   // GET /api/v1/state's `rollout` field, unless the composition root supplied its own.
   opts.deps.rolloutSummary ??= () => rollouts.summary();
 
-  app.post('/api/v1/rollouts', async (request, reply) => {
+  app.post('/api/v1/rollouts', { schema: { ...routeDocs.createRollout, body: rolloutBodyDoc } }, async (request, reply) => {
     const { spec, reason } = takeReason(request.body);
     const meta = changeMeta(request, reason);
     const view = await rollouts.create(spec, meta);
@@ -42,7 +43,7 @@ export async function rolloutRoutes(app: FastifyInstance, opts: { deps: AdminDep
     return view;
   });
 
-  app.get('/api/v1/rollouts/current', async () => {
+  app.get('/api/v1/rollouts/current', { schema: routeDocs.currentRollout }, async () => {
     const view = rollouts.current();
     if (view === null) throw new TurnoutError('TURNOUT_ERR_NOT_FOUND', 'no rollout has run');
     return view;
@@ -51,7 +52,7 @@ export async function rolloutRoutes(app: FastifyInstance, opts: { deps: AdminDep
   for (const action of ACTIONS) {
     app.post<{ Body: { reason?: string } | null }>(
       `/api/v1/rollouts/current/${action}`,
-      { schema: { body: actionBody } },
+      { schema: { ...routeDocs.rolloutAction(action), body: actionBody } },
       async (request) => rollouts[action](changeMeta(request, request.body?.reason)),
     );
   }

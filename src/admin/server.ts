@@ -14,8 +14,10 @@ import { rolloutRoutes } from './routes-rollouts.ts';
 import { stateRoutes, type VerificationApi } from './routes-state.ts';
 import { upstreamRoutes, type UpstreamsSource } from './routes-upstreams.ts';
 import { createStrictAjv, formatValidationErrors } from './schemas.ts';
+import { SHARED_SCHEMAS } from './api-schemas.ts';
 import { hostAllowList } from './host-allow-list.ts';
 import { overrideLinkRoutes, type OverrideLinks } from './routes-override-links.ts';
+import { openapi } from './openapi.ts';
 import type { StickyView } from './state-view.ts';
 
 export interface AdminDeps {
@@ -40,7 +42,6 @@ export interface AdminDeps {
   rollouts?: unknown;
   /** Post-flip verification (CONTRACT §11): `verify` on POST /api/v1/flip, the revert lever, the state's `verification`. */
   verification?: VerificationApi;
-  windows?: unknown;
   /** admin.allowedHosts and admin.host: the Host allow-list against DNS rebinding (host-allow-list.ts). */
   allowedHosts?: readonly string[];
   adminHost?: string;
@@ -66,7 +67,11 @@ export async function buildAdminServer(deps: AdminDeps): Promise<FastifyInstance
   });
 
   const ajv = createStrictAjv();
-  app.setValidatorCompiler(({ schema }) => ajv.compile(schema));
+  for (const schema of SHARED_SCHEMAS) ajv.addSchema(schema);
+  // A schema marked docs-only (api-schemas.ts) is validated by its handler, not by Ajv.
+  app.setValidatorCompiler(({ schema }) => ((schema as Record<string, unknown>)['x-turnout-docs-only'] ? () => true : ajv.compile(schema)));
+  // Response schemas document (OpenAPI); they never filter or coerce what a handler returns.
+  app.setSerializerCompiler(() => (data) => JSON.stringify(data));
 
   // JSON only: drop fastify's text/plain parser (anything but JSON → 415). An empty body is
   // "no body" (so `POST /flip` with a JSON content-type and nothing in it is fine); the schema
@@ -95,6 +100,7 @@ export async function buildAdminServer(deps: AdminDeps): Promise<FastifyInstance
     reply.code(404).send(new TurnoutError('TURNOUT_ERR_NOT_FOUND', `no route ${request.method} ${request.url.split('?')[0]}`).toJSON());
   });
 
+  await openapi(app);
   await app.register(stateRoutes, { deps });
   await app.register(rolloutRoutes, { deps });
   await app.register(upstreamRoutes, { deps });
