@@ -19,6 +19,8 @@ import { createDataPlane } from './proxy/data-plane.ts';
 import { createProxyListener } from './proxy/listener.ts';
 import { RolloutController } from './rollout/controller.ts';
 import { VerificationController } from './rollout/verification.ts';
+import { notifyStateChanges } from './notify/state-webhooks.ts';
+import { WebhookNotifier } from './notify/webhooks.ts';
 import { buildAdminServer } from './admin/server.ts';
 import type { OverrideLinks } from './admin/routes-override-links.ts';
 import { signOverride } from './routing/override-token.ts';
@@ -120,9 +122,12 @@ export async function buildApp(config: TurnoutConfig, options: AppOptions = {}):
     windows: telemetry,
     clock,
     logger,
-    notify: config.notify,
     decoratePromotion: (before, promotion) => verification.decoratePromotion(before, promotion),
   });
+
+  // Every committed change, whoever made it, goes to the webhooks (notify/state-webhooks.ts).
+  const webhooks = new WebhookNotifier({ urls: config.notify.webhooks, secret: config.notify.secret, logger });
+  const unsubscribeWebhooks = notifyStateChanges(state, webhooks, clock);
 
   const dataPlaneDeps = {
     pools,
@@ -140,7 +145,7 @@ export async function buildApp(config: TurnoutConfig, options: AppOptions = {}):
 
   let accepting = true;
   const isReady = () => accepting && pools[state.snapshot.active].hasAvailable();
-  const metricsRegistry = createMetricsRegistry({ telemetry, pools, getSnapshot: () => state.snapshot, health, rollouts });
+  const metricsRegistry = createMetricsRegistry({ telemetry, pools, getSnapshot: () => state.snapshot, health, rollouts: { webhookStats: () => webhooks.stats() } });
   const override = config.routing.override;
   const overrideLinks: OverrideLinks | undefined =
     override.enabled && override.secret.length > 0
@@ -219,6 +224,8 @@ export async function buildApp(config: TurnoutConfig, options: AppOptions = {}):
     accepting = false;
     rollouts.stop();
     verification.stop();
+    unsubscribeWebhooks();
+    webhooks.close();
     health.stop();
     const servers = [proxy, preview].filter((s): s is http.Server => s !== null && s.listening);
     const drained = Promise.all(servers.map((s) => new Promise<void>((resolve) => s.close(() => resolve()))));

@@ -50,3 +50,12 @@ export const ERROR_KINDS: readonly ErrorKind[] = Object.freeze([
 
 /** How a finished request is accounted: an upstream error, the client hanging up, or fine. */
 export type Outcome = 'ok' | 'client_abort' | ErrorKind;
+
+/** Freezes a plain JSON-like value and everything in it (the config, the routing state, events). */
+export function deepFreeze<T>(value: T): T {
+  if (value !== null && typeof value === 'object' && !Object.isFrozen(value)) {
+    Object.freeze(value);
+    for (const key of Object.keys(value)) deepFreeze((value as Record<string, unknown>)[key]);
+  }
+  return value;
+}

@@ -3,7 +3,7 @@
 // store, and only then published: a new frozen snapshot swapped in whole (what the data plane
 // reads per request, synchronously), listeners notified, the caller's promise resolved.
 import type { Clock, Colour, Weight } from '../domain.ts';
-import { systemClock } from '../domain.ts';
+import { deepFreeze, systemClock } from '../domain.ts';
 import { TurnoutError } from '../errors.ts';
 import type { AuditEvent, RoutingSnapshot, RoutingState, Transition } from './model.ts';
 import * as model from './model.ts';
@@ -135,7 +135,7 @@ export class StateManager {
     const actor = result.event.actor ?? meta.actor;
     // settle(): the idle colour's clock and the cancelling of a running verification (CONTRACT §11).
     const next = model.freezeState(model.settle(current, { ...result.state, version, updatedAt: at }, { action: result.event.action, actor, version }, at));
-    const event: AuditEvent = model.deepFreeze({
+    const event: AuditEvent = deepFreeze({
       at,
       version,
       action: result.event.action,

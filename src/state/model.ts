@@ -1,7 +1,7 @@
 // The dynamic, persisted state (active colour, weight, flips to undo, rollout) and the frozen
 // snapshot the data plane reads. Transitions are pure functions: (state, input) → (state, event).
 import type { Colour, Weight } from '../domain.ts';
-import { isColour, isValidWeight, otherColour, weightThreshold } from '../domain.ts';
+import { deepFreeze, isColour, isValidWeight, otherColour, weightThreshold } from '../domain.ts';
 import { TurnoutError } from '../errors.ts';
 
 export interface ColourWeight {
@@ -250,10 +250,3 @@ export function freezeState(state: RoutingState): RoutingState {
   return deepFreeze(JSON.parse(JSON.stringify(state)) as RoutingState);
 }
 
-export function deepFreeze<T>(value: T): T {
-  if (value !== null && typeof value === 'object' && !Object.isFrozen(value)) {
-    Object.freeze(value);
-    for (const key of Object.keys(value)) deepFreeze((value as Record<string, unknown>)[key]);
-  }
-  return value;
-}

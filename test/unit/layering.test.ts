@@ -19,6 +19,8 @@ const ALLOWED: Record<string, { value: string[]; types?: string[] }> = {
   rollout: { value: ['domain', 'errors', 'state'], types: ['config', 'metrics'] },
   admin: { value: ['domain', 'errors', 'state', 'rollout'], types: ['config', 'metrics', 'upstream'] },
   client: { value: ['domain', 'errors'], types: ['admin', 'rollout', 'state'] },
+  // Webhooks for every state event: the state's and the rollout's pure views, delivered over HTTP.
+  notify: { value: ['domain', 'errors', 'rollout'], types: ['state'] },
   demo: { value: [] },
   runtime: { value: [] },
 };
