@@ -199,6 +199,11 @@ export const OverrideLink = {
 /** Every shared schema, registered with app.addSchema (openapi.ts) so routes can `$ref` them. */
 export const SHARED_SCHEMAS = [ErrorBody, VerificationView, RolloutSummary, StateView, AuditEvent, RolloutView, UpstreamsView, OverrideLink] as const;
 
+/** For a route plugin registered on its own (a bare fastify in a test): adds the shared schemas its context lacks. */
+export function ensureSharedSchemas(app: { getSchema(id: string): unknown; addSchema(schema: object): unknown }): void {
+  for (const schema of SHARED_SCHEMAS) if (app.getSchema(schema.$id) === undefined) app.addSchema(schema);
+}
+
 const ref = (id: string) => ({ $ref: `${id}#` });
 const error = (description: string) => ({ ...ref('Error'), description });
 const ok = (id: string, description: string) => ({ ...ref(id), description });

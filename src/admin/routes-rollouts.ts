@@ -12,7 +12,7 @@ import type { RolloutController } from '../rollout/controller.ts';
 import { changeMeta } from './routes-state.ts';
 import { actionBody, MAX_REASON } from './schemas.ts';
 import type { AdminDeps } from './server.ts';
-import { rolloutBodyDoc, routeDocs } from './api-schemas.ts';
+import { ensureSharedSchemas, rolloutBodyDoc, routeDocs } from './api-schemas.ts';
 
 /** What the routes need of the controller (RolloutController satisfies it). */
 export type RolloutApi = Pick<RolloutController, 'create' | 'current' | 'pause' | 'resume' | 'promote' | 'abort' | 'summary'>;
@@ -35,6 +35,7 @@ export async function rolloutRoutes(app: FastifyInstance, opts: { deps: AdminDep
   // GET /api/v1/state's `rollout` field, unless the composition root supplied its own.
   opts.deps.rolloutSummary ??= () => rollouts.summary();
 
+  ensureSharedSchemas(app);
   app.post('/api/v1/rollouts', { schema: { ...routeDocs.createRollout, body: rolloutBodyDoc } }, async (request, reply) => {
     const { spec, reason } = takeReason(request.body);
     const meta = changeMeta(request, reason);

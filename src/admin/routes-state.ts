@@ -13,7 +13,7 @@ import type { ChangeMeta } from '../state/manager.ts';
 import type { AdminDeps } from './server.ts';
 import { actionBody, canaryBody, flipBody, DEFAULT_EVENTS_LIMIT, eventsQuery, MAX_ACTOR, MAX_EVENTS_LIMIT, MAX_REASON } from './schemas.ts';
 import { DEFAULT_STICKY, stateView } from './state-view.ts';
-import { routeDocs } from './api-schemas.ts';
+import { ensureSharedSchemas, routeDocs } from './api-schemas.ts';
 
 const PRINTABLE = /^[\x20-\x7e]*$/;
 
@@ -86,6 +86,7 @@ export async function stateRoutes(app: FastifyInstance, opts: { deps: AdminDeps 
     return stateView(state, sticky, deps.rolloutSummary?.() ?? null, deps.verification?.view(state));
   };
 
+  ensureSharedSchemas(app);
   app.get('/api/v1/state', { schema: routeDocs.getState }, async (_request, reply) => send(reply, deps.state.state));
 
   app.put<{ Body: { weight: number; reason?: string } }>(

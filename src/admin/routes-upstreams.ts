@@ -3,7 +3,7 @@
 // check the admin server applies to every /api/* route.
 import type { FastifyInstance } from 'fastify';
 import type { UpstreamsView } from '../metrics/telemetry.ts';
-import { routeDocs } from './api-schemas.ts';
+import { ensureSharedSchemas, routeDocs } from './api-schemas.ts';
 
 /** What the route reads: Telemetry fits. */
 export interface UpstreamsSource {
@@ -13,5 +13,6 @@ export interface UpstreamsSource {
 export async function upstreamRoutes(app: FastifyInstance, opts: { deps: { telemetry?: UpstreamsSource } }): Promise<void> {
   const telemetry = opts.deps.telemetry;
   if (telemetry === undefined) return; // an admin server built without telemetry (some tests) has no such route
+  ensureSharedSchemas(app);
   app.get('/api/v1/upstreams', { schema: routeDocs.upstreams }, async () => telemetry.upstreams());
 }

@@ -12,7 +12,7 @@
 // so analysis does not bump the state version every interval. After a restart, a running
 // rollout resumes from its persisted absolute times but needs a fresh analysis before advancing.
 import { randomUUID } from 'node:crypto';
-import { systemClock, type Clock } from '../domain.ts';
+import { systemClock, ZERO_WEIGHT, type Clock } from '../domain.ts';
 import { TurnoutError } from '../errors.ts';
 import type { AuditEvent, RoutingState, Transition } from '../state/model.ts';
 import { analyse } from './analysis.ts';
@@ -255,7 +255,7 @@ export class RolloutController {
       ...verdict,
       at: new Date(now).toISOString(),
       step: r.step,
-      weight: r.steps[r.step]?.weight ?? 0,
+      weight: r.steps[r.step]?.weight ?? ZERO_WEIGHT,
       spanSeconds,
     };
   }

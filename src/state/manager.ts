@@ -25,7 +25,8 @@ export type ChangeListener = (state: RoutingState, event: AuditEvent) => void;
 export interface StateManagerOptions {
   store: StateStore;
   /** Used only when the store holds no state yet (a first start): persisted state wins. */
-  seed: { active: Colour; weight: Weight };
+  /** Checked by model.initialState (TURNOUT_ERR_CONFIG naming the field). */
+  seed: { active: Colour; weight: number };
   clock?: Clock;
   /** Where a throwing change listener is reported (default: process.emitWarning). */
   onListenerError?: (err: unknown) => void;
@@ -82,7 +83,7 @@ export class StateManager {
     };
   }
 
-  setWeight(weight: Weight, meta: ChangeMeta): Promise<RoutingState> {
+  setWeight(weight: number, meta: ChangeMeta): Promise<RoutingState> {
     return this.commit((current) => model.setWeight(current, weight), meta);
   }
 
