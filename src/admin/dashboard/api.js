@@ -15,7 +15,7 @@ export class ApiError extends Error {
     this.code = body && typeof body.code === 'string' ? body.code : '';
   }
   describe() {
-    return `${this.status}${this.error ? ` ${this.error}` : ''}${this.code ? ` (${this.code})` : ''}: ${this.message}`;
+    return `${this.status}${this.error ? ` ${this.error}` : ''}: ${this.message}${this.code ? ` (${this.code})` : ''}`;
   }
 }
 
