@@ -18,6 +18,8 @@ import { createMetricsRegistry } from './metrics/prometheus.ts';
 import { registerWorkerMetrics } from './workers/metrics.ts';
 import { RolloutController } from './rollout/controller.ts';
 import { VerificationController } from './rollout/verification.ts';
+import { notifyStateChanges } from './notify/state-webhooks.ts';
+import { WebhookNotifier } from './notify/webhooks.ts';
 import { buildAdminServer } from './admin/server.ts';
 import type { OverrideLinks } from './admin/routes-override-links.ts';
 import { signOverride } from './routing/override-token.ts';
@@ -213,10 +215,13 @@ export async function buildApp(config: TurnoutConfig, options: AppOptions = {}):
     windows: fleetTelemetry ?? telemetry,
     clock,
     logger,
-    notify: config.notify,
     decoratePromotion: (before, promotion) => verification.decoratePromotion(before, promotion),
     ...(fleet ? { leader: { get held() { return fleet.lease.held; }, id: fleet.id } } : {}),
   });
+
+  // Every committed change, whoever made it, goes to the webhooks (notify/state-webhooks.ts).
+  const webhooks = new WebhookNotifier({ urls: config.notify.webhooks, secret: config.notify.secret, logger });
+  const unsubscribeWebhooks = notifyStateChanges(state, webhooks, clock);
 
   // What the data planes record into: this process's Telemetry, and in a fleet also the
   // per-second deltas for the other replicas.
@@ -306,7 +311,7 @@ export async function buildApp(config: TurnoutConfig, options: AppOptions = {}):
 
   let accepting = true;
   const isReady = () => accepting && (workers === null || workers.ready > 0) && pools[state.snapshot.active].hasAvailable();
-  const metricsRegistry = createMetricsRegistry({ telemetry, pools, getSnapshot: () => state.snapshot, health, rollouts, shadow: shadow.stats, ...(clientLimiter ? { clientLimiter } : {}) });
+  const metricsRegistry = createMetricsRegistry({ telemetry, pools, getSnapshot: () => state.snapshot, health, rollouts: { webhookStats: () => webhooks.stats() }, shadow: shadow.stats, ...(clientLimiter ? { clientLimiter } : {}) });
   if (workers !== null) registerWorkerMetrics(metricsRegistry, workers);
   const override = config.routing.override;
   const overrideLinks: OverrideLinks | undefined =
@@ -423,6 +428,8 @@ export async function buildApp(config: TurnoutConfig, options: AppOptions = {}):
     accepting = false;
     rollouts.stop();
     verification.stop();
+    unsubscribeWebhooks();
+    webhooks.close();
     health.stop();
     if (workers !== null) {
       await workers.drain();

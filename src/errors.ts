@@ -31,6 +31,8 @@ export const ERRORS = Object.freeze({
   TURNOUT_ERR_CONFLICT: def('TURNOUT_ERR_CONFLICT', 409, 'Conflict', 'the request conflicts with the current state'),
   TURNOUT_ERR_PRECONDITION_FAILED: def('TURNOUT_ERR_PRECONDITION_FAILED', 412, 'Precondition Failed', 'the state changed since the given version'),
   TURNOUT_ERR_STATE_UNAVAILABLE: def('TURNOUT_ERR_STATE_UNAVAILABLE', 503, 'Service Unavailable', 'the shared state store cannot be reached; nothing was changed'),
+  TURNOUT_ERR_PAYLOAD_TOO_LARGE: def('TURNOUT_ERR_PAYLOAD_TOO_LARGE', 413, 'Payload Too Large', 'request body too large'),
+  TURNOUT_ERR_INTERNAL: def('TURNOUT_ERR_INTERNAL', 500, 'Internal Server Error', 'internal error'),
 });
 
 export type ErrorCode = keyof typeof ERRORS;
@@ -56,8 +58,8 @@ export class TurnoutError extends Error {
     this.error = definition.error;
   }
 
-  /** The public JSON body: `{ statusCode, error, message }`. Never includes the cause. */
-  toJSON(): { statusCode: number; error: string; message: string } {
-    return { statusCode: this.statusCode, error: this.error, message: this.message };
+  /** The public JSON body (CONTRACT §4): `{ statusCode, code, error, message }`. Never includes the cause. */
+  toJSON(): { statusCode: number; code: ErrorCode; error: string; message: string } {
+    return { statusCode: this.statusCode, code: this.code, error: this.error, message: this.message };
   }
 }

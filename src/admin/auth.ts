@@ -27,10 +27,14 @@ export function bearerToken(header: string | undefined): string | null {
  */
 export function isProtected(request: FastifyRequest): boolean {
   const route = request.routeOptions.url;
+  if (route !== undefined && PUBLIC_API_ROUTES.has(route)) return false;
   if (route !== undefined && route.startsWith('/api/')) return true;
   const path = (request.url.split('?')[0] ?? '').replace(/\/{2,}/g, '/').toLowerCase();
   return path === '/api' || path.startsWith('/api/');
 }
+
+/** /api routes without a token: the OpenAPI document (openapi.ts) holds nothing secret. */
+const PUBLIC_API_ROUTES: ReadonlySet<string> = new Set(['/api/v1/openapi.json']);
 
 /** An onRequest hook for the admin instance. */
 export function bearerAuth(expected: string) {

@@ -10,6 +10,7 @@ import { createHash } from 'node:crypto';
 import { readFile } from 'node:fs/promises';
 import { createRequire } from 'node:module';
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
+import { TurnoutError } from '../errors.ts';
 
 /**
  * No inline script or style, nothing from another origin, no framing, no plugins. `connect-src
@@ -53,13 +54,29 @@ const TYPES: Readonly<Record<string, string>> = {
   svg: 'image/svg+xml',
 };
 
+/**
+ * The page's native ES modules (dashboard.js is the entry; it imports the others by relative URL,
+ * so they are served flat beside it). A new module is one line here.
+ */
+export const DASHBOARD_MODULES: readonly string[] = Object.freeze([
+  'dashboard.js',
+  'dom.js',
+  'state.js',
+  'api.js',
+  'charts.js',
+  'render.js',
+  'poll.js',
+  'token.js',
+  'actions.js',
+]);
+
 /** The served name → where the file is. Anything not listed here is a 404: no path ever reaches the disk. */
 function assetSources(): Record<string, URL | string> {
   const own = (name: string) => new URL(`./dashboard/${name}`, import.meta.url);
   const require = createRequire(import.meta.url);
   return {
     'index.html': own('index.html'),
-    'dashboard.js': own('dashboard.js'),
+    ...Object.fromEntries(DASHBOARD_MODULES.map((name) => [name, own(name)])),
     'dashboard.css': own('dashboard.css'),
     'favicon.svg': own('favicon.svg'),
     'uPlot.iife.min.js': require.resolve('uplot/dist/uPlot.iife.min.js'),
@@ -102,11 +119,11 @@ export async function dashboard(app: FastifyInstance): Promise<void> {
     return payload;
   });
 
-  app.get('/', (request, reply) => send(request, reply, index));
-  app.get<{ Params: { file: string } }>('/dashboard/:file', (request, reply) => {
+  app.get('/', { schema: { hide: true } }, (request, reply) => send(request, reply, index));
+  app.get<{ Params: { file: string } }>('/dashboard/:file', { schema: { hide: true } }, (request, reply) => {
     const asset = assets.get(request.params.file);
     if (!asset || request.params.file === 'index.html') {
-      return reply.code(404).send({ statusCode: 404, error: 'Not Found', message: `no dashboard asset ${request.params.file}` });
+      return reply.code(404).send(new TurnoutError('TURNOUT_ERR_NOT_FOUND', `no dashboard asset ${request.params.file}`).toJSON());
     }
     return send(request, reply, asset);
   });

@@ -3,11 +3,12 @@
 // own config). The metrics are computed at scrape time from the aggregates (prometheus.ts).
 import type { FastifyInstance } from 'fastify';
 import type { Registry } from 'prom-client';
+import { routeDocs } from './api-schemas.ts';
 
 export async function metricsRoutes(app: FastifyInstance, opts: { deps: { metricsRegistry?: Registry } }): Promise<void> {
   const registry = opts.deps.metricsRegistry;
   if (registry === undefined) return;
-  app.get('/metrics', async (_request, reply) => {
+  app.get('/metrics', { schema: routeDocs.metrics }, async (_request, reply) => {
     const body = await registry.metrics();
     reply.header('cache-control', 'no-store').type(registry.contentType).send(body);
   });

@@ -6,6 +6,7 @@
 import type { FastifyInstance } from 'fastify';
 import { TurnoutError } from '../errors.ts';
 import type { AdminDeps } from './server.ts';
+import { ensureSharedSchemas, routeDocs } from './api-schemas.ts';
 
 export type OverrideLinkValue = 'blue' | 'green' | 'canary' | 'stable';
 
@@ -44,7 +45,8 @@ interface OverrideLinkBody {
 
 export async function overrideLinkRoutes(app: FastifyInstance, opts: { deps: AdminDeps }): Promise<void> {
   const links = opts.deps.overrideLinks;
-  app.post<{ Body: OverrideLinkBody }>('/api/v1/override-links', { schema: { body: overrideLinkBody } }, async (request, reply) => {
+  ensureSharedSchemas(app);
+  app.post<{ Body: OverrideLinkBody }>('/api/v1/override-links', { schema: { ...routeDocs.overrideLinks, body: overrideLinkBody } }, async (request, reply) => {
     if (links === undefined) {
       throw new TurnoutError('TURNOUT_ERR_CONFLICT', 'signed override links are off: set routing.override.secret (and keep routing.override.enabled)');
     }

@@ -12,6 +12,7 @@ import type { RolloutController } from '../rollout/controller.ts';
 import { changeMeta } from './routes-state.ts';
 import { actionBody, MAX_REASON } from './schemas.ts';
 import type { AdminDeps } from './server.ts';
+import { ensureSharedSchemas, rolloutBodyDoc, routeDocs } from './api-schemas.ts';
 
 /** What the routes need of the controller (RolloutController satisfies it). */
 export type RolloutApi = Pick<RolloutController, 'create' | 'current' | 'pause' | 'resume' | 'promote' | 'abort' | 'summary'>;
@@ -39,7 +40,8 @@ export async function rolloutRoutes(app: FastifyInstance, opts: { deps: AdminDep
     return converge ? { ...view, converged: await converge(state.state.version) } : view;
   };
 
-  app.post('/api/v1/rollouts', async (request, reply) => {
+  ensureSharedSchemas(app);
+  app.post('/api/v1/rollouts', { schema: { ...routeDocs.createRollout, body: rolloutBodyDoc } }, async (request, reply) => {
     const { spec, reason } = takeReason(request.body);
     const meta = changeMeta(request, reason);
     const view = await rollouts.create(spec, meta);
@@ -47,7 +49,7 @@ export async function rolloutRoutes(app: FastifyInstance, opts: { deps: AdminDep
     return converged(view);
   });
 
-  app.get('/api/v1/rollouts/current', async () => {
+  app.get('/api/v1/rollouts/current', { schema: routeDocs.currentRollout }, async () => {
     const view = rollouts.current();
     if (view === null) throw new TurnoutError('TURNOUT_ERR_NOT_FOUND', 'no rollout has run');
     return view;
@@ -56,7 +58,7 @@ export async function rolloutRoutes(app: FastifyInstance, opts: { deps: AdminDep
   for (const action of ACTIONS) {
     app.post<{ Body: { reason?: string } | null }>(
       `/api/v1/rollouts/current/${action}`,
-      { schema: { body: actionBody } },
+      { schema: { ...routeDocs.rolloutAction(action), body: actionBody } },
       async (request) => converged(await rollouts[action](changeMeta(request, request.body?.reason))),
     );
   }

@@ -13,6 +13,7 @@ import type { ChangeMeta } from '../state/manager.ts';
 import type { AdminDeps } from './server.ts';
 import { actionBody, canaryBody, flipBody, DEFAULT_EVENTS_LIMIT, eventsQuery, MAX_ACTOR, MAX_EVENTS_LIMIT, MAX_REASON } from './schemas.ts';
 import { DEFAULT_STICKY, stateView } from './state-view.ts';
+import { ensureSharedSchemas, routeDocs } from './api-schemas.ts';
 
 const PRINTABLE = /^[\x20-\x7e]*$/;
 
@@ -85,7 +86,8 @@ export async function stateRoutes(app: FastifyInstance, opts: { deps: AdminDeps 
     return stateView(state, sticky, deps.rolloutSummary?.() ?? null, deps.verification?.view(state));
   };
 
-  app.get('/api/v1/state', async (_request, reply) => send(reply, deps.state.state));
+  ensureSharedSchemas(app);
+  app.get('/api/v1/state', { schema: routeDocs.getState }, async (_request, reply) => send(reply, deps.state.state));
 
   // A change answers once every live replica routes by it (CONTRACT §6), and says so.
   const sendChange = async (reply: FastifyReply, state: RoutingState) => {
@@ -95,7 +97,7 @@ export async function stateRoutes(app: FastifyInstance, opts: { deps: AdminDeps 
 
   app.put<{ Body: { weight: number; reason?: string } }>(
     '/api/v1/canary',
-    { schema: { body: canaryBody } },
+    { schema: { ...routeDocs.putCanary, body: canaryBody } },
     async (request, reply) => {
       const { weight, reason } = request.body;
       if (!isValidWeight(weight)) throw badRequest('body.weight must have at most 4 decimals');
@@ -104,7 +106,7 @@ export async function stateRoutes(app: FastifyInstance, opts: { deps: AdminDeps 
     },
   );
 
-  app.post<{ Body: { reason?: string; verify?: unknown } | null }>('/api/v1/flip', { schema: { body: flipBody } }, async (request, reply) => {
+  app.post<{ Body: { reason?: string; verify?: unknown } | null }>('/api/v1/flip', { schema: { ...routeDocs.flip, body: flipBody } }, async (request, reply) => {
     const meta = changeMeta(request, request.body?.reason);
     const verify = request.body?.verify;
     if (deps.verification) return sendChange(reply, await deps.verification.flip(verify, meta));
@@ -113,32 +115,32 @@ export async function stateRoutes(app: FastifyInstance, opts: { deps: AdminDeps 
   });
 
   // CONTRACT §11's "revert now" lever: flips back to the old colour at once (`flip.revert`, by the caller).
-  app.post<{ Body: { reason?: string } | null }>('/api/v1/verification/revert', { schema: { body: actionBody } }, async (request, reply) => {
+  app.post<{ Body: { reason?: string } | null }>('/api/v1/verification/revert', { schema: { ...routeDocs.revert, body: actionBody } }, async (request, reply) => {
     if (!deps.verification) throw new TurnoutError('TURNOUT_ERR_NOT_FOUND', 'no verification has run');
     const meta = changeMeta(request, request.body?.reason);
     return sendChange(reply, await deps.verification.revert(meta));
   });
 
-  app.get('/api/v1/verification', async () => {
+  app.get('/api/v1/verification', { schema: routeDocs.getVerification }, async () => {
     const view = deps.verification ? deps.verification.view() : stateView(deps.state.state, sticky, null).verification;
     if (view === null) throw new TurnoutError('TURNOUT_ERR_NOT_FOUND', 'no verification has run');
     return view;
   });
 
-  app.post<{ Body: { reason?: string } | null }>('/api/v1/rollback', { schema: { body: actionBody } }, async (request, reply) => {
+  app.post<{ Body: { reason?: string } | null }>('/api/v1/rollback', { schema: { ...routeDocs.rollback, body: actionBody } }, async (request, reply) => {
     const meta = changeMeta(request, request.body?.reason);
     return sendChange(reply, await deps.state.rollback(meta));
   });
 
-  app.get<{ Querystring: { limit?: string } }>('/api/v1/events', { schema: { querystring: eventsQuery } }, async (request) => {
+  app.get<{ Querystring: { limit?: string } }>('/api/v1/events', { schema: { ...routeDocs.events, querystring: eventsQuery } }, async (request) => {
     return deps.state.events(parseLimit(request.query.limit));
   });
 
-  app.get('/healthz', async () => ({ status: 'ok' }));
+  app.get('/healthz', { schema: routeDocs.healthz }, async () => ({ status: 'ok' }));
 
-  app.get('/readyz', async (_request, reply) => {
+  app.get('/readyz', { schema: routeDocs.readyz }, async (_request, reply) => {
     if (deps.isReady()) return { status: 'ready' };
     reply.code(503);
-    return { statusCode: 503, error: 'Service Unavailable', message: 'the active colour has no healthy target' };
+    return new TurnoutError('TURNOUT_ERR_NO_HEALTHY_TARGET', 'the active colour has no healthy target').toJSON();
   });
 }

@@ -3,6 +3,7 @@
 // check the admin server applies to every /api/* route.
 import type { FastifyInstance } from 'fastify';
 import type { UpstreamsView } from '../metrics/telemetry.ts';
+import { ensureSharedSchemas, routeDocs } from './api-schemas.ts';
 
 /** What the route reads: Telemetry fits. */
 export interface UpstreamsSource {
@@ -13,7 +14,8 @@ export interface UpstreamsSource {
 export async function upstreamRoutes(app: FastifyInstance, opts: { deps: { telemetry?: UpstreamsSource } }): Promise<void> {
   const telemetry = opts.deps.telemetry;
   if (telemetry === undefined) return; // an admin server built without telemetry (some tests) has no such route
-  app.get<{ Querystring: { replica?: string } }>('/api/v1/upstreams', async (request) => {
+  ensureSharedSchemas(app);
+  app.get<{ Querystring: { replica?: string } }>('/api/v1/upstreams', { schema: routeDocs.upstreams }, async (request) => {
     const replica = request.query.replica;
     return replica === undefined ? telemetry.upstreams() : telemetry.upstreams(replica);
   });

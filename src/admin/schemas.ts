@@ -66,7 +66,7 @@ export const flipBody = {
 export const eventsQuery = {
   type: 'object',
   additionalProperties: false,
-  properties: { limit: { type: 'string' } },
+  properties: { limit: { type: 'string', description: `an integer 1..${MAX_EVENTS_LIMIT}, default ${DEFAULT_EVENTS_LIMIT}` } },
 } as const;
 
 /** Ajv's `/steps/0/weight` → `body.steps[0].weight`. */

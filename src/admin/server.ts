@@ -1,11 +1,11 @@
 // The admin listener's fastify instance (CONTRACT §4): its own instance, never reachable through
 // the proxy listeners. Built here, listened on by app.ts. Strict everywhere: JSON bodies only
-// (415 otherwise), no coercion, unknown fields rejected, every error `{ statusCode, error, message }`
+// (415 otherwise), no coercion, unknown fields rejected, every error `{ statusCode, code, error, message }`
 // naming the field, /api/* behind a bearer token.
 import { STATUS_CODES, type IncomingMessage, type ServerResponse, type Server } from 'node:http';
 import Fastify from 'fastify';
 import type { FastifyBaseLogger, FastifyError, FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
-import { TurnoutError } from '../errors.ts';
+import { TurnoutError, type ErrorCode } from '../errors.ts';
 import type { StateManager } from '../state/manager.ts';
 import { bearerAuth } from './auth.ts';
 import { dashboard } from './dashboard.ts';
@@ -16,8 +16,10 @@ import { stateRoutes, type VerificationApi } from './routes-state.ts';
 import { upstreamRoutes, type UpstreamsSource } from './routes-upstreams.ts';
 import { fleetRoutes, type Converged, type FleetSource } from './routes-fleet.ts';
 import { createStrictAjv, formatValidationErrors } from './schemas.ts';
+import { SHARED_SCHEMAS } from './api-schemas.ts';
 import { hostAllowList } from './host-allow-list.ts';
 import { overrideLinkRoutes, type OverrideLinks } from './routes-override-links.ts';
+import { openapi } from './openapi.ts';
 import type { StickyView } from './state-view.ts';
 import { shadowRoutes, type ShadowSource } from './routes-shadow.ts';
 
@@ -43,7 +45,6 @@ export interface AdminDeps {
   rollouts?: unknown;
   /** Post-flip verification (CONTRACT §11): `verify` on POST /api/v1/flip, the revert lever, the state's `verification`. */
   verification?: VerificationApi;
-  windows?: unknown;
   /** admin.allowedHosts and admin.host: the Host allow-list against DNS rebinding (host-allow-list.ts). */
   allowedHosts?: readonly string[];
   adminHost?: string;
@@ -80,7 +81,11 @@ export async function buildAdminServer(deps: AdminDeps): Promise<FastifyInstance
   });
 
   const ajv = createStrictAjv();
-  app.setValidatorCompiler(({ schema }) => ajv.compile(schema));
+  for (const schema of SHARED_SCHEMAS) ajv.addSchema(schema);
+  // A schema marked docs-only (api-schemas.ts) is validated by its handler, not by Ajv.
+  app.setValidatorCompiler(({ schema }) => ((schema as Record<string, unknown>)['x-turnout-docs-only'] ? () => true : ajv.compile(schema)));
+  // Response schemas document (OpenAPI); they never filter or coerce what a handler returns.
+  app.setSerializerCompiler(() => (data) => JSON.stringify(data));
 
   // JSON only: drop fastify's text/plain parser (anything but JSON → 415). An empty body is
   // "no body" (so `POST /flip` with a JSON content-type and nothing in it is fine); the schema
@@ -106,9 +111,10 @@ export async function buildAdminServer(deps: AdminDeps): Promise<FastifyInstance
   app.addHook('onRequest', checkBearer);
   app.setErrorHandler(errorHandler);
   app.setNotFoundHandler((request, reply) => {
-    reply.code(404).send({ statusCode: 404, error: 'Not Found', message: `no route ${request.method} ${request.url.split('?')[0]}` });
+    reply.code(404).send(new TurnoutError('TURNOUT_ERR_NOT_FOUND', `no route ${request.method} ${request.url.split('?')[0]}`).toJSON());
   });
 
+  await openapi(app);
   await app.register(stateRoutes, { deps });
   await app.register(rolloutRoutes, { deps });
   await app.register(upstreamRoutes, { deps });
@@ -133,7 +139,7 @@ function errorHandler(this: FastifyInstance, err: FastifyError | TurnoutError, r
   }
   const status = err.statusCode ?? 500;
   if (err.validation) {
-    reply.code(400).send({ statusCode: 400, error: 'Bad Request', message: err.message });
+    reply.code(400).send(new TurnoutError('TURNOUT_ERR_BAD_REQUEST', err.message).toJSON());
     return;
   }
   if (err.code === 'FST_ERR_CTP_INVALID_MEDIA_TYPE' || status === 415) {
@@ -141,9 +147,26 @@ function errorHandler(this: FastifyInstance, err: FastifyError | TurnoutError, r
     return;
   }
   if (status >= 400 && status < 500) {
-    reply.code(status).send({ statusCode: status, error: STATUS_CODES[status] ?? 'Client Error', message: err.message });
+    // fastify's own client errors (FST_ERR_CTP_BODY_TOO_LARGE, FST_ERR_CTP_EMPTY_JSON_BODY, …):
+    // the registry code of the status, keeping fastify's status and message.
+    const code = CLIENT_ERROR_CODES[status] ?? 'TURNOUT_ERR_BAD_REQUEST';
+    reply.code(status).send({ ...new TurnoutError(code, err.message).toJSON(), statusCode: status });
     return;
   }
   request.log.error({ err }, 'admin request failed');
-  reply.code(500).send({ statusCode: 500, error: 'Internal Server Error', message: 'internal error' });
+  reply.code(500).send(new TurnoutError('TURNOUT_ERR_INTERNAL').toJSON());
 }
+
+/** A 4xx status → its registry code (CONTRACT §4: every admin error body carries `code`). */
+const CLIENT_ERROR_CODES: Readonly<Partial<Record<number, ErrorCode>>> = {
+  400: 'TURNOUT_ERR_BAD_REQUEST',
+  401: 'TURNOUT_ERR_UNAUTHORIZED',
+  403: 'TURNOUT_ERR_FORBIDDEN',
+  404: 'TURNOUT_ERR_NOT_FOUND',
+  408: 'TURNOUT_ERR_REQUEST_TIMEOUT',
+  409: 'TURNOUT_ERR_CONFLICT',
+  412: 'TURNOUT_ERR_PRECONDITION_FAILED',
+  413: 'TURNOUT_ERR_PAYLOAD_TOO_LARGE',
+  415: 'TURNOUT_ERR_UNSUPPORTED_MEDIA_TYPE',
+  431: 'TURNOUT_ERR_TOO_MANY_HEADERS',
+};

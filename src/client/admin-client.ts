@@ -1,6 +1,6 @@
 // A typed client for the admin REST API (CONTRACT §4), on fetch. Used by the CLI; usable by any
 // script. Every failure is an AdminClientError with a one-line message: connection problems
-// (status null), or the server's `{ statusCode, error, message }` (status set).
+// (status null), or the server's `{ statusCode, code, error, message }` (status set).
 import type { StateView } from '../admin/state-view.ts';
 import type { AuditEvent } from '../state/model.ts';
 

@@ -4,6 +4,7 @@
 import { readFileSync } from 'node:fs';
 import { extname } from 'node:path';
 import YAML from 'yaml';
+import { deepFreeze } from '../domain.ts';
 import { TurnoutError } from '../errors.ts';
 import { configSchema } from './schema.ts';
 import type { TurnoutConfig } from './types.ts';
@@ -115,10 +116,3 @@ function hostsOverlap(a: string, b: string): boolean {
   return a.toLowerCase() === b.toLowerCase() || WILDCARDS.has(a) || WILDCARDS.has(b);
 }
 
-function deepFreeze<T>(value: T): T {
-  if (typeof value === 'object' && value !== null && !Object.isFrozen(value)) {
-    Object.freeze(value);
-    for (const v of Object.values(value)) deepFreeze(v);
-  }
-  return value;
-}

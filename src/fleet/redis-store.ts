@@ -10,7 +10,7 @@
 // the lease check in the same script).
 import { TurnoutError } from '../errors.ts';
 import type { AuditEvent, RoutingState } from '../state/model.ts';
-import { deepFreeze } from '../state/model.ts';
+import { deepFreeze } from '../domain.ts';
 import type { StoredState, VersionedStore } from '../state/store.ts';
 import { DEFAULT_MAX_EVENTS } from '../state/store.ts';
 import { RedisConnection } from './connection.ts';

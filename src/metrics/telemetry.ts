@@ -132,11 +132,6 @@ export class Telemetry implements Recorder {
     return this.colours[colour].window.summary(spanSeconds);
   }
 
-  /** One target's attempts, with errors by kind. */
-  targetWindow(target: Target, spanSeconds?: number): WindowSummary | undefined {
-    return this.colours[target.colour].targetWindows[target.index]?.summary(spanSeconds);
-  }
-
   /** The S object of CONTRACT §4 for one colour, over the last `spanSeconds` (default the whole window). */
   colourSummary(colour: Colour, spanSeconds?: number): ColourSummary {
     const state = this.colours[colour];
@@ -191,11 +186,6 @@ export class Telemetry implements Recorder {
   /** Cumulative counters since start (Prometheus collectors read these at scrape time). */
   totals(colour: Colour): ColourTotals {
     return this.colours[colour].totals;
-  }
-
-  /** The pools the telemetry describes, colour by colour. */
-  pool(colour: Colour): ColourPool {
-    return this.colours[colour].pool;
   }
 }
 

@@ -12,7 +12,7 @@
 // so analysis does not bump the state version every interval. After a restart, a running
 // rollout resumes from its persisted absolute times but needs a fresh analysis before advancing.
 import { randomUUID } from 'node:crypto';
-import { otherColour, systemClock, type Clock } from '../domain.ts';
+import { systemClock, ZERO_WEIGHT, type Clock } from '../domain.ts';
 import { TurnoutError } from '../errors.ts';
 import type { AuditEvent, RoutingState, Transition } from '../state/model.ts';
 import { analyse } from './analysis.ts';
@@ -20,8 +20,6 @@ import * as records from './record.ts';
 import { parseRolloutSpec } from './spec.ts';
 import type { RecordedVerdict, RolloutLogger, RolloutRecord, RolloutView, WindowSample, WindowSource } from './types.ts';
 import { isActive } from './types.ts';
-import { verificationOf, verificationView } from './verification-record.ts';
-import { WebhookNotifier, type WebhookStats } from './webhooks.ts';
 
 /** What the controller needs of StateManager (which satisfies it). */
 export interface RolloutStateHost {
@@ -44,10 +42,6 @@ export interface RolloutControllerOptions {
   readonly windows: WindowSource;
   readonly clock?: Clock;
   readonly logger?: RolloutLogger;
-  /** Webhook receivers (config `notify`); absent or empty → no webhooks. */
-  readonly notify?: { readonly webhooks: readonly string[]; readonly secret: string };
-  /** A notifier to use instead of one built from `notify` (tests tune its backoff). */
-  readonly notifier?: WebhookNotifier;
   /** How often the production timer calls tick() (default 1000 ms). */
   readonly tickMs?: number;
   /** Longest analysis span (default: the window source's windowSeconds, else 60 s). */
@@ -82,7 +76,6 @@ export class RolloutController {
   readonly #windows: WindowSource;
   readonly #clock: Clock;
   readonly #logger: RolloutLogger;
-  readonly #notifier: WebhookNotifier;
   readonly #tickMs: number;
   readonly #maxSpanSeconds: number;
   readonly #newId: () => string;
@@ -109,9 +102,6 @@ export class RolloutController {
     this.#windows = options.windows;
     this.#clock = options.clock ?? systemClock;
     this.#logger = options.logger ?? noopLogger;
-    this.#notifier =
-      options.notifier ??
-      new WebhookNotifier({ urls: options.notify?.webhooks ?? [], secret: options.notify?.secret ?? '', logger: this.#logger });
     this.#tickMs = options.tickMs ?? 1000;
     const fromSource = (options.windows as { windowSeconds?: unknown }).windowSeconds;
     this.#maxSpanSeconds = options.maxSpanSeconds ?? (typeof fromSource === 'number' && fromSource > 0 ? fromSource : 60);
@@ -139,12 +129,11 @@ export class RolloutController {
     }
   }
 
-  /** Stops the timer and webhook retries; the persisted rollout stays as it is (a restart resumes it). */
+  /** Stops the timer; the persisted rollout stays as it is (a restart resumes it). */
   stop(): void {
     if (this.#timer !== undefined) clearInterval(this.#timer);
     this.#timer = undefined;
     this.#unsubscribe();
-    this.#notifier.close();
   }
 
   /** One step of the state machine. Concurrent calls share the tick in progress. */
@@ -169,15 +158,6 @@ export class RolloutController {
     const r = records.recordOf(this.#host.state);
     if (r !== null) this.#track(r);
     return records.rolloutSummary(this.#host.state, r === null ? undefined : this.#history);
-  }
-
-  webhookStats(): WebhookStats {
-    return this.#notifier.stats();
-  }
-
-  /** Waits until queued webhook deliveries have settled (tests). */
-  webhooksIdle(): Promise<void> {
-    return this.#notifier.idle();
   }
 
   /** Validates a POST /api/v1/rollouts body and starts it (400 naming the field; 409 if one is active). */
@@ -327,7 +307,7 @@ export class RolloutController {
       ...verdict,
       at: new Date(now).toISOString(),
       step: r.step,
-      weight: r.steps[r.step]?.weight ?? 0,
+      weight: r.steps[r.step]?.weight ?? ZERO_WEIGHT,
       spanSeconds,
     };
   }
@@ -356,13 +336,6 @@ export class RolloutController {
 
   #onChange(state: RoutingState, event: AuditEvent): void {
     const r = records.recordOf(state);
-    const v = verificationOf(state);
-    this.#notifier.send(event.action, {
-      event,
-      rollout: r === null ? null : records.rolloutSummary(state),
-      // CONTRACT §11: flip.revert and flip.verified receivers (a pipeline) get the period and the idle colour.
-      ...(v === null ? {} : { verification: verificationView(v, this.#clock.now()), idle: { colour: otherColour(state.active), since: state.idle?.since ?? null, free: state.idle?.free ?? false } }),
-    });
     // A human flip or rollback takes the decision out of the rollout's hands: end it, so the
     // controller does not push the canary's weight back up a moment later.
     if (r !== null && isActive(r.status) && (event.action === 'flip' || event.action === 'rollback')) {

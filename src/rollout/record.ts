@@ -3,7 +3,7 @@
 // persisted in RoutingState.rollout with the routing it drives, so both change in one versioned,
 // audited commit, exactly like a human's change. A transition that cannot apply throws a
 // TurnoutError (409) and nothing changes.
-import { otherColour } from '../domain.ts';
+import { FULL_WEIGHT, otherColour, ZERO_WEIGHT, type Weight } from '../domain.ts';
 import { TurnoutError } from '../errors.ts';
 import type { RoutingState, Transition } from '../state/model.ts';
 import * as model from '../state/model.ts';
@@ -74,7 +74,7 @@ export function startRollout(current: RoutingState, spec: RolloutSpec, id: strin
     const gated: RolloutRecord = { ...record, shadowGate: { since: at } };
     const shadow = (current.shadow?.percent ?? 0) > 0 ? current.shadow : { percent: 100 };
     return {
-      state: { ...current, weight: 0, rollout: gated, ...(shadow ? { shadow } : {}) },
+      state: { ...current, weight: ZERO_WEIGHT, rollout: gated, ...(shadow ? { shadow } : {}) },
       event: {
         action: 'rollout.start',
         reason: `rollout ${id}: ${canary} canary held at 0% with shadowing at ${shadow?.percent}% until maxShadowMismatchRate ${spec.analysis.maxShadowMismatchRate} is met${reason ? `: ${reason}` : ''}`,
@@ -192,7 +192,7 @@ export function abortRollout(current: RoutingState, now: number, reason: string,
     reason,
     analysisHistory: withHistory(history, r),
   };
-  const weight = current.active === r.stable ? 0 : current.weight;
+  const weight = current.active === r.stable ? ZERO_WEIGHT : current.weight;
   return {
     state: { ...current, weight, rollout: record },
     event: { action: 'rollout.abort', reason: `rollout ${r.id}: aborted: ${reason}` },
@@ -207,13 +207,13 @@ export function holdUntil(r: RolloutRecord): number | null {
 }
 
 /** The canary's share of traffic as far as the rollout is concerned: all of it once promoted, none once aborted. */
-export function canaryWeight(r: RolloutRecord, stateWeight: number): number {
+export function canaryWeight(r: RolloutRecord, stateWeight: Weight): Weight {
   if (isActive(r.status)) return stateWeight;
-  return r.status === 'promoted' ? 100 : 0;
+  return r.status === 'promoted' ? FULL_WEIGHT : ZERO_WEIGHT;
 }
 
 /** The public view of a record; `history` (the controller's in-memory verdicts) replaces the persisted ones when given. */
-export function rolloutView(r: RolloutRecord, stateWeight: number, history?: readonly RecordedVerdict[]): RolloutView {
+export function rolloutView(r: RolloutRecord, stateWeight: Weight, history?: readonly RecordedVerdict[]): RolloutView {
   const until = holdUntil(r);
   const weight = canaryWeight(r, stateWeight);
   return {

@@ -3,7 +3,7 @@
 // event); a failing verdict flips straight back (`flip.revert`); a period that passes marks the
 // idle colour free (`flip.verified`). The period is judged with the rollout analysis: the new
 // active colour plays the canary, the old colour's figures from before the flip play stable.
-import { otherColour } from '../domain.ts';
+import { otherColour, ZERO_WEIGHT } from '../domain.ts';
 import { TurnoutError } from '../errors.ts';
 import type { RoutingState, Transition, VerificationRecord, VerificationSample, VerificationVerdict, VerifySettings } from '../state/model.ts';
 import * as model from '../state/model.ts';
@@ -104,7 +104,7 @@ export function revertVerification(
   const flips = last !== undefined && last.version === r.flipVersion ? current.flips.slice(0, -1) : current.flips;
   const record: VerificationRecord = { ...r, status: 'reverted', endedAt: iso(now), reason, verdicts: keep(verdicts, r) };
   return {
-    state: { ...current, active: r.from, weight: 0, flips, verification: record },
+    state: { ...current, active: r.from, weight: ZERO_WEIGHT, flips, verification: record },
     event: { action: 'flip.revert', reason: `verification ${r.id}: ${r.colour} failed, back to ${r.from}: ${reason}` },
   };
 }

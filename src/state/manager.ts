@@ -3,7 +3,7 @@
 // store, and only then published: a new frozen snapshot swapped in whole (what the data plane
 // reads per request, synchronously), listeners notified, the caller's promise resolved.
 import type { Clock, Colour, Weight } from '../domain.ts';
-import { systemClock } from '../domain.ts';
+import { deepFreeze, systemClock } from '../domain.ts';
 import { TurnoutError } from '../errors.ts';
 import type { AuditEvent, RoutingSnapshot, RoutingState, Transition } from './model.ts';
 import * as model from './model.ts';
@@ -34,7 +34,8 @@ export type AppliedListener = (state: RoutingState, origin: 'local' | 'remote') 
 export interface StateManagerOptions {
   store: StateStore;
   /** Used only when the store holds no state yet (a first start): persisted state wins. */
-  seed: { active: Colour; weight: Weight; shadowPercent?: number };
+  /** Checked by model.initialState (TURNOUT_ERR_CONFIG naming the field). */
+  seed: { active: Colour; weight: number; shadowPercent?: number };
   clock?: Clock;
   /** Where a throwing change listener is reported (default: process.emitWarning). */
   onListenerError?: (err: unknown) => void;
@@ -150,7 +151,7 @@ export class StateManager {
     this.#publisher = publish;
   }
 
-  setWeight(weight: Weight, meta: ChangeMeta): Promise<RoutingState> {
+  setWeight(weight: number, meta: ChangeMeta): Promise<RoutingState> {
     return this.commit((current) => model.setWeight(current, weight), meta);
   }
 
@@ -234,7 +235,7 @@ export class StateManager {
     const actor = result.event.actor ?? meta.actor;
     // settle(): the idle colour's clock and the cancelling of a running verification (CONTRACT §11).
     const next = model.freezeState(model.settle(current, { ...result.state, version, updatedAt: at }, { action: result.event.action, actor, version }, at));
-    const event: AuditEvent = model.deepFreeze({
+    const event: AuditEvent = deepFreeze({
       at,
       version,
       action: result.event.action,

@@ -2,7 +2,7 @@
 // the process, but a MemoryStorage shared by two stores behaves like a file reopened after a
 // restart, so the conformance suite can test reopening.
 import type { AuditEvent, RoutingState } from './model.ts';
-import { deepFreeze } from './model.ts';
+import { deepFreeze } from '../domain.ts';
 import type { StateStore, StoredState } from './store.ts';
 import { appendBounded, DEFAULT_MAX_EVENTS, newestFirst } from './store.ts';
 

@@ -1,7 +1,7 @@
 // The dynamic, persisted state (active colour, weight, flips to undo, rollout) and the frozen
 // snapshot the data plane reads. Transitions are pure functions: (state, input) → (state, event).
 import type { Colour, Weight } from '../domain.ts';
-import { isColour, isValidWeight, otherColour, weightThreshold } from '../domain.ts';
+import { deepFreeze, isColour, isValidWeight, otherColour, weightThreshold, ZERO_WEIGHT } from '../domain.ts';
 import { TurnoutError } from '../errors.ts';
 
 export interface ColourWeight {
@@ -204,20 +204,18 @@ export function setShadow(current: RoutingState, percent: number): Transition {
 /** Flips kept for rollback; older ones can no longer be undone (bounded, DESIGN §10). */
 export const MAX_FLIPS = 100;
 
-/** What a transition hands to StateManager.commit(). `from`/`to` are derived from the states. */
+/** What a transition hands to StateManager.commit(). The event's `from`/`to` are derived from the states. */
 export interface Transition {
   readonly state: RoutingState;
   readonly event: {
     readonly action: Action;
-    readonly from?: ColourWeight;
-    readonly to?: ColourWeight;
     readonly actor?: string;
     readonly reason?: string;
   };
 }
 
-/** Sets the canary weight. Setting the current weight again is still a change (one version, one event). */
-export function setWeight(current: RoutingState, weight: Weight): Transition {
+/** Sets the canary weight (checked here: a caller's number). Setting the current weight again is still a change (one version, one event). */
+export function setWeight(current: RoutingState, weight: number): Transition {
   if (!isValidWeight(weight)) {
     throw new TurnoutError('TURNOUT_ERR_BAD_REQUEST', 'weight must be a number 0..100 with at most 4 decimals');
   }
@@ -229,7 +227,7 @@ export function flip(current: RoutingState): Transition {
   const entry = { version: current.version + 1, from: { active: current.active, weight: current.weight } };
   const flips = [...current.flips, entry].slice(-MAX_FLIPS);
   return {
-    state: { ...current, active: otherColour(current.active), weight: 0, flips },
+    state: { ...current, active: otherColour(current.active), weight: ZERO_WEIGHT, flips },
     event: { action: 'flip' },
   };
 }
@@ -240,20 +238,20 @@ export function flip(current: RoutingState): Transition {
  */
 export function rollback(current: RoutingState): Transition {
   if (current.weight > 0) {
-    return { state: { ...current, weight: 0 }, event: { action: 'rollback' } };
+    return { state: { ...current, weight: ZERO_WEIGHT }, event: { action: 'rollback' } };
   }
   const last = current.flips.at(-1);
   if (last === undefined) {
     throw new TurnoutError('TURNOUT_ERR_CONFLICT', 'nothing to roll back: the canary weight is 0 and no flip is left to undo');
   }
   return {
-    state: { ...current, active: last.from.active, weight: 0, flips: current.flips.slice(0, -1) },
+    state: { ...current, active: last.from.active, weight: ZERO_WEIGHT, flips: current.flips.slice(0, -1) },
     event: { action: 'rollback' },
   };
 }
 
 /** The state of a first start, seeded from the config (version 0, no events). */
-export function initialState(seed: ColourWeight, at: string): RoutingState {
+export function initialState(seed: { readonly active: Colour; readonly weight: number }, at: string): RoutingState {
   if (!isColour(seed.active)) throw new TurnoutError('TURNOUT_ERR_CONFIG', 'routing.active: must be blue or green');
   if (!isValidWeight(seed.weight)) {
     throw new TurnoutError('TURNOUT_ERR_CONFIG', 'routing.canaryWeight: must be a number 0..100 with at most 4 decimals');
@@ -269,10 +267,3 @@ export function freezeState(state: RoutingState): RoutingState {
   return deepFreeze(JSON.parse(JSON.stringify(state)) as RoutingState);
 }
 
-export function deepFreeze<T>(value: T): T {
-  if (value !== null && typeof value === 'object' && !Object.isFrozen(value)) {
-    Object.freeze(value);
-    for (const key of Object.keys(value)) deepFreeze((value as Record<string, unknown>)[key]);
-  }
-  return value;
-}

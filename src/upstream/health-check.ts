@@ -161,9 +161,9 @@ export class HealthChecker {
 
   private async probe(target: Target): Promise<ProbeResult> {
     const timeoutMs = this.config.timeoutMs;
-    const path = this.config.path.startsWith('/') ? this.config.path : `/${this.config.path}`;
     try {
-      const res = await request(new URL(target.url).origin + path, {
+      // healthCheck.path starts with "/" (config/schema.ts checks it); targets are origins.
+      const res = await request(new URL(target.url).origin + this.config.path, {
         method: 'GET',
         dispatcher: this.dispatcher(),
         headers: { 'user-agent': 'turnout-health-check' },

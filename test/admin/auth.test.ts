@@ -41,7 +41,7 @@ t.test('every /api/* route needs the token; health, readiness and unknown public
     for (const [name, headers] of wrong) {
       const res = await admin.call(method, path, { auth: false, headers, body });
       t.equal(res.status, 401, `${method} ${path}, ${name}: 401`);
-      t.same(res.json, { statusCode: 401, error: 'Unauthorized', message: 'missing or invalid bearer token' });
+      t.same(res.json, { statusCode: 401, code: 'TURNOUT_ERR_UNAUTHORIZED', error: 'Unauthorized', message: 'missing or invalid bearer token' });
       t.equal(res.headers.get('www-authenticate'), 'Bearer realm="turnout"');
     }
   }
@@ -52,7 +52,7 @@ t.test('every /api/* route needs the token; health, readiness and unknown public
   t.equal((await admin.call('GET', '/healthz', { auth: false })).status, 200);
   t.equal((await admin.call('GET', '/readyz', { auth: false })).status, 200);
   const missing = await admin.call('GET', '/nope', { auth: false });
-  t.same(missing.json, { statusCode: 404, error: 'Not Found', message: 'no route GET /nope' });
+  t.same(missing.json, { statusCode: 404, code: 'TURNOUT_ERR_NOT_FOUND', error: 'Not Found', message: 'no route GET /nope' });
 });
 
 t.test('an empty token refuses to build', async (t) => {

@@ -3,12 +3,13 @@
 // listed assets is served. The API behind it still needs the token. (The browser side is
 // test/e2e/dashboard.test.ts.)
 import t from 'tap';
-import { DASHBOARD_CSP, DASHBOARD_HEADERS, loadDashboardAssets } from '../../src/admin/dashboard.ts';
+import { DASHBOARD_CSP, DASHBOARD_HEADERS, DASHBOARD_MODULES, loadDashboardAssets } from '../../src/admin/dashboard.ts';
 import { startAdmin } from '../helpers/admin.ts';
 
 const ASSETS = [
   ['/', 'text/html; charset=utf-8'],
   ['/dashboard/dashboard.js', 'text/javascript; charset=utf-8'],
+  ['/dashboard/actions.js', 'text/javascript; charset=utf-8'],
   ['/dashboard/dashboard.css', 'text/css; charset=utf-8'],
   ['/dashboard/uPlot.iife.min.js', 'text/javascript; charset=utf-8'],
   ['/dashboard/uPlot.min.css', 'text/css; charset=utf-8'],
@@ -51,10 +52,15 @@ t.test('the policy is strict and the page needs nothing it forbids', async (t) =
     t.ok(src[1]!.startsWith('/dashboard/'), `${src[1]} is one of ours`);
     t.ok(assets.has(src[1]!.slice('/dashboard/'.length)), `${src[1]} is served`);
   }
-  const js = assets.get('dashboard.js')!.body.toString();
-  t.notMatch(js, /innerHTML|outerHTML|insertAdjacentHTML|document\.write|eval\(|new Function/, 'no HTML parsing of data, no eval');
-  t.notMatch(js, /setAttribute\(\s*['"]style/, 'no style attributes from script');
-  t.notMatch(js, /localStorage/, 'the token is kept in sessionStorage only');
+  for (const name of DASHBOARD_MODULES) {
+    const js = assets.get(name)!.body.toString();
+    t.notMatch(js, /innerHTML|outerHTML|insertAdjacentHTML|document\.write|eval\(|new Function/, `${name}: no HTML parsing of data, no eval`);
+    t.notMatch(js, /setAttribute\(\s*['"]style/, `${name}: no style attributes from script`);
+    t.notMatch(js, /localStorage/, `${name}: the token is kept in sessionStorage only`);
+    // Every relative import names a served module (a typo would 404 and blank the page).
+    for (const m of js.matchAll(/from '\.\/([\w-]+\.js)'/g)) t.ok(DASHBOARD_MODULES.includes(m[1]!), `${name} imports ${m[1]}, which is served`);
+  }
+  t.match(html, /<script src="\/dashboard\/dashboard\.js" type="module"><\/script>/, 'the entry is a module script');
 });
 
 t.test('ETag revalidation, HEAD, and nothing but the listed assets', async (t) => {

@@ -52,7 +52,7 @@ t.test('weight, flip, rollback: 200 with the new state, versions +1, one event e
   }
   const nothing = await admin.call('POST', '/api/v1/rollback');
   t.equal(nothing.status, 409, 'nothing left to undo');
-  t.same(nothing.json, { statusCode: 409, error: 'Conflict', message: 'nothing to roll back: the canary weight is 0 and no flip is left to undo' });
+  t.same(nothing.json, { statusCode: 409, code: 'TURNOUT_ERR_CONFLICT', error: 'Conflict', message: 'nothing to roll back: the canary weight is 0 and no flip is left to undo' });
 
   const events = await admin.call('GET', '/api/v1/events');
   t.equal(events.status, 200);
@@ -84,7 +84,7 @@ t.test('If-Match', async (t) => {
     const res = await admin.call(method, route, { body, headers: { 'if-match': ifMatch } });
     t.equal(res.status, status, `${method} ${route} If-Match ${ifMatch}: ${status}`);
     if (status === 412) {
-      t.same(Object.keys(res.json).sort(), ['error', 'message', 'statusCode']);
+      t.same(Object.keys(res.json).sort(), ['code', 'error', 'message', 'statusCode']);
       t.match(res.json.message, /does not match the current version/);
       t.equal(admin.state.state, before, 'nothing changed');
     }
@@ -140,7 +140,7 @@ t.test('/healthz and /readyz', async (t) => {
   admin.setReady(false);
   const res = await admin.call('GET', '/readyz', { auth: false });
   t.equal(res.status, 503);
-  t.same(res.json, { statusCode: 503, error: 'Service Unavailable', message: 'the active colour has no healthy target' });
+  t.same(res.json, { statusCode: 503, code: 'TURNOUT_ERR_NO_HEALTHY_TARGET', error: 'Service Unavailable', message: 'the active colour has no healthy target' });
 });
 
 t.test('a store failure is a 500 that tells the operator why, and nothing changes', async (t) => {
@@ -151,7 +151,7 @@ t.test('a store failure is a 500 that tells the operator why, and nothing change
   await fs.writeFile(path.dirname(file), 'in the way');
   const res = await admin.call('PUT', '/api/v1/canary', { body: { weight: 5 } });
   t.equal(res.status, 500);
-  t.same(Object.keys(res.json).sort(), ['error', 'message', 'statusCode']);
+  t.same(Object.keys(res.json).sort(), ['code', 'error', 'message', 'statusCode']);
   t.match(res.json, { statusCode: 500, error: 'State Error', message: /state\.json cannot be written/ });
   t.equal(admin.state.state.version, 0);
 });

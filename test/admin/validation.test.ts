@@ -39,7 +39,7 @@ t.test('bad bodies for PUT /api/v1/canary', async (t) => {
     t.equal(res.json?.statusCode, status, `${name}: statusCode in the body`);
     t.type(res.json?.error, 'string', `${name}: error`);
     t.match(res.json?.message, message, `${name}: ${res.json?.message}`);
-    t.same(Object.keys(res.json ?? {}).sort(), ['error', 'message', 'statusCode'], `${name}: nothing else in the body`);
+    t.same(Object.keys(res.json ?? {}).sort(), ['code', 'error', 'message', 'statusCode'], `${name}: nothing else in the body`);
   }
   t.match(admin.state.state, { version: 1, weight: 8 }, 'nothing changed');
   t.equal((await admin.state.events(100)).length, 1, 'no event appended');

@@ -1,5 +1,6 @@
 // The IPC transport over a real child process channel: a publish resolves once every attached
 // data plane acked it, a dead one stops being waited for, a stuck one is reported lagging.
+import { ZERO_WEIGHT } from '../../src/domain.ts';
 import t from 'tap';
 import { fork, type ChildProcess } from 'node:child_process';
 import { IpcControlChannel } from '../../src/channels/ipc.ts';
@@ -29,7 +30,7 @@ function ask(c: ChildProcess): Promise<{ seq: number; active: string }> {
   });
 }
 
-const message = (version: number, active: 'blue' | 'green') => ({ service: 'default', version, routing: snapshotOf({ version, active, weight: 0 }) });
+const message = (version: number, active: 'blue' | 'green') => ({ service: 'default', version, routing: snapshotOf({ version, active, weight: ZERO_WEIGHT }) });
 
 t.test('publish resolves after every ack; each data plane already routes by it', async (t) => {
   const channel = new IpcControlChannel();

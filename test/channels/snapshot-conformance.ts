@@ -1,6 +1,7 @@
 // One conformance suite for every transport of the down channel (DESIGN.md example 9): local
 // (in-process), ipc (workers), and — issue 14 — redis. A transport provides a publisher and a way
 // to add a data plane and ask what it routes by now.
+import { ZERO_WEIGHT } from '../../src/domain.ts';
 import type { Test } from 'tap';
 import type { SnapshotPublisher } from '../../src/channels/types.ts';
 import { snapshotOf } from '../../src/state/model.ts';
@@ -16,7 +17,7 @@ export interface SnapshotTransport {
 }
 
 
-const message = (version: number, active: 'blue' | 'green') => ({ service: 'default', version, routing: snapshotOf({ version, active, weight: 0 }) });
+const message = (version: number, active: 'blue' | 'green') => ({ service: 'default', version, routing: snapshotOf({ version, active, weight: ZERO_WEIGHT }) });
 
 export function snapshotChannelConformance(t: Test, name: string, make: (t: Test) => Promise<SnapshotTransport>): void {
   t.test(`${name}: publish resolves once every data plane routes by the message`, async (t) => {

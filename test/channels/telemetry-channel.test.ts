@@ -38,7 +38,7 @@ function setup(now: { ms: number }) {
 
 t.test('counts from two data planes merge exactly once, with latencies and status classes', async (t) => {
   const now = { ms: 1_000_000_500 };
-  const { telemetry, dataPlane, sent } = setup(now);
+  const { telemetry, dataPlane, sent, controlPools } = setup(now);
   const a = dataPlane('w1');
   const b = dataPlane('w2');
   const blue0a = a.pools.blue.targets[0]!;
@@ -71,7 +71,7 @@ t.test('counts from two data planes merge exactly once, with latencies and statu
   t.equal(totals.latencyCount, 1000);
   // Exact _sum: 700 requests of 1..10 ms (70 of each) + 300 of 40 ms.
   t.equal(Math.round(totals.latencySumSeconds * 1e6) / 1e6, (70 * 55 + 300 * 40) / 1000);
-  t.equal(telemetry.inFlightOf(telemetry.pool('blue').targets[0]!), 0, 'nothing in flight');
+  t.equal(telemetry.inFlightOf(controlPools.blue.targets[0]!), 0, 'nothing in flight');
   const p99 = telemetry.colourSummary('blue').latencyMs.p99!;
   t.ok(Math.abs(p99 - 40) / 40 < 0.02, `p99 ≈ 40 ms (${p99})`);
 });

@@ -1,4 +1,5 @@
 import t from 'tap';
+import { toWeight } from '../../src/domain.ts';
 import { ConfigError, parseConfig } from '../../src/config/load.ts';
 import type { TurnoutConfig } from '../../src/config/types.ts';
 import { TurnoutError } from '../../src/errors.ts';
@@ -48,7 +49,7 @@ t.test('defaults: the minimal config gets exactly CONTRACT §2', async (t) => {
     upstreams: { blue: { targets: ['http://10.0.0.1:3000'] }, green: { targets: ['http://10.0.1.1:3000'] } },
     routing: {
       active: 'blue',
-      canaryWeight: 0,
+      canaryWeight: toWeight(0),
       sticky: { by: 'cookie', cookie: 'turnout_id', header: 'x-user-id' },
       override: { enabled: true, header: 'x-turnout-colour', cookie: 'turnout_colour', allowFrom: ['0.0.0.0/0', '::/0'], secret: '' },
       exposeColourHeader: true,

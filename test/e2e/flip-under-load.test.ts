@@ -2,6 +2,7 @@
 // 10 seconds; no failed or non-2xx response, and every response came from a colour that was in
 // force while the request was in flight.
 import t from 'tap';
+import { toWeight } from '../../src/domain.ts';
 import { Agent, request } from 'undici';
 import { startUpstream } from '../helpers/upstream.ts';
 import { startApp } from '../helpers/app.ts';
@@ -75,7 +76,7 @@ t.test('flips and weight changes under load drop nothing', async (t) => {
     const state = (await res.json()) as { version: number; active: 'blue' | 'green'; canary: { weight: number } };
     // The old state may serve until the call answered; the new one from the moment it was sent.
     timeline.at(-1)!.to = performance.now();
-    timeline.push({ from: before, to: 0, snapshot: snapshotOf({ version: state.version, active: state.active, weight: state.canary.weight }) });
+    timeline.push({ from: before, to: 0, snapshot: snapshotOf({ version: state.version, active: state.active, weight: toWeight(state.canary.weight) }) });
   }
   await new Promise((r) => setTimeout(r, 500));
   stop = true;

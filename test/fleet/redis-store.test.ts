@@ -2,6 +2,7 @@ import t from 'tap';
 import { RedisStore } from '../../src/fleet/redis-store.ts';
 import { redisMissing, startRedis } from '../helpers/redis.ts';
 import { storeConformance, state, event } from '../state/store-conformance.ts';
+import { toWeight } from '../../src/domain.ts';
 
 const missing = redisMissing();
 if (missing !== null) {
@@ -26,7 +27,7 @@ if (missing !== null) {
     t.equal(await a.compareAndSave(null, state(0), []), 'saved', 'the seed goes in when nothing is stored');
     t.equal(await b.compareAndSave(null, state(0, { active: 'green' }), []), 'conflict', 'a second seed does not overwrite');
     t.equal(await a.compareAndSave(0, state(1), [event(1)]), 'saved');
-    t.equal(await b.compareAndSave(0, state(1, { weight: 50 }), [event(1, { actor: 'b' })]), 'conflict', 'b saw version 0, a already wrote 1');
+    t.equal(await b.compareAndSave(0, state(1, { weight: toWeight(50) }), [event(1, { actor: 'b' })]), 'conflict', 'b saw version 0, a already wrote 1');
     t.same(await b.current(), state(1), "b's write changed nothing");
     t.same((await b.events(10)).map((e) => e.actor), ['test']);
     t.equal(await b.compareAndSave(1, state(2), [event(2)], 'not-the-leader'), 'fenced', 'a fenced write without the lease is refused');

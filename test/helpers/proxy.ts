@@ -1,6 +1,7 @@
 // A data plane alone (pools + listener) on 127.0.0.1:0 with a snapshot the test controls and a
 // recorder that keeps every call: for proxy tests that need no admin or store.
 import type http from 'node:http';
+import { toWeight } from '../../src/domain.ts';
 import type { AddressInfo } from 'node:net';
 import type { Colour, Outcome, RandomSource } from '../../src/domain.ts';
 import type { ProxyConfig, RoutingConfig, TimeoutsConfig } from '../../src/config/types.ts';
@@ -14,7 +15,7 @@ import { ClientLimiter } from '../../src/proxy/client-limiter.ts';
 
 export const defaultRouting: RoutingConfig = {
   active: 'blue',
-  canaryWeight: 0,
+  canaryWeight: toWeight(0),
   sticky: { by: 'cookie', cookie: 'turnout_id', header: 'x-user-id' },
   override: { enabled: true, header: 'x-turnout-colour', cookie: 'turnout_colour', allowFrom: ['0.0.0.0/0', '::/0'], secret: '' },
   exposeColourHeader: true,
@@ -63,7 +64,7 @@ export interface TestProxyOptions {
 }
 
 export async function startProxy(t: { teardown(fn: () => unknown): void }, options: TestProxyOptions): Promise<TestProxy> {
-  let snapshot = snapshotOf({ version: 1, active: options.active ?? 'blue', weight: options.weight ?? 0 });
+  let snapshot = snapshotOf({ version: 1, active: options.active ?? 'blue', weight: toWeight(options.weight ?? 0) });
   const timeouts = { ...defaultTimeouts, ...options.timeouts };
   const clock = { now: () => Date.now() };
   const outlier = options.outlier ?? { consecutiveFailures: 0, ejectMs: 10_000 };
@@ -129,7 +130,7 @@ export async function startProxy(t: { teardown(fn: () => unknown): void }, optio
       return handle.inFlight;
     },
     setState(state) {
-      snapshot = snapshotOf({ version: ++version, ...state });
+      snapshot = snapshotOf({ version: ++version, active: state.active, weight: toWeight(state.weight) });
     },
     snapshot: () => snapshot,
     close,

@@ -2,6 +2,7 @@
 // promtool checks the scrape config and every dashboard query (as recording rules), and every
 // metric a query names exists in a real registry's output.
 import t from 'tap';
+import { toWeight } from '../../src/domain.ts';
 import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -47,7 +48,7 @@ t.test('config/grafana-dashboard.json: valid queries over metrics that exist', a
   t.teardown(() => Promise.all([pools.blue.close(), pools.green.close()]));
   const telemetry = new Telemetry({ pools, windowSeconds: 60, clock });
   const health = new HealthChecker({ pools, config: { path: '/healthz', intervalMs: 2000, timeoutMs: 1000, unhealthyAfter: 2, healthyAfter: 2 } });
-  const output = await createMetricsRegistry({ telemetry, pools, getSnapshot: () => snapshotOf({ version: 1, active: 'blue', weight: 0 }), health, processMetrics: false }).metrics();
+  const output = await createMetricsRegistry({ telemetry, pools, getSnapshot: () => snapshotOf({ version: 1, active: 'blue', weight: toWeight(0) }), health, processMetrics: false }).metrics();
   const names = new Set(exprs.flatMap((e) => e.match(/turnout_[a-z_]+/g) ?? []));
   for (const name of names) {
     const family = name.replace(/_(bucket|sum|count)$/, '');

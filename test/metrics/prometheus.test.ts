@@ -1,6 +1,7 @@
 // The Prometheus registry: `promtool check metrics` accepts the real output, every name starts
 // with turnout_, and the counters move after traffic (they are read from the aggregates at scrape time).
 import t from 'tap';
+import { toWeight } from '../../src/domain.ts';
 import Fastify from 'fastify';
 import type { Colour } from '../../src/domain.ts';
 import { Telemetry } from '../../src/metrics/telemetry.ts';
@@ -36,7 +37,7 @@ function setup(t: { teardown(fn: () => unknown): void }) {
   t.teardown(() => Promise.all([pools.blue.close(), pools.green.close()]));
   const telemetry = new Telemetry({ pools, windowSeconds: 60, clock });
   const health = new HealthChecker({ pools, config: { path: '/healthz', intervalMs: 2000, timeoutMs: 1000, unhealthyAfter: 2, healthyAfter: 2 }, clock });
-  let snapshot: RoutingSnapshot = snapshotOf({ version: 1, active: 'blue', weight: 0 });
+  let snapshot: RoutingSnapshot = snapshotOf({ version: 1, active: 'blue', weight: toWeight(0) });
   const registry = createMetricsRegistry({ telemetry, pools, getSnapshot: () => snapshot, health, clock });
   return { clock, pools, telemetry, registry, setSnapshot: (s: RoutingSnapshot) => void (snapshot = s) };
 }
@@ -70,7 +71,7 @@ t.test('promtool accepts the output, before and after traffic; counters move', a
   telemetry.end('green', null, 503, 0, 'no_healthy_target');
   telemetry.begin(g0); // in flight at scrape time
   for (let i = 0; i < 3; i++) pools.blue.reportOutcome(b1, 'refused'); // ejected
-  setSnapshot(snapshotOf({ version: 7, active: 'green', weight: 12.5 }));
+  setSnapshot(snapshotOf({ version: 7, active: 'green', weight: toWeight(12.5) }));
 
   const after = await registry.metrics();
   await checkWithTool(t, 'promtool accepts the registry after traffic', 'promtool', ['check', 'metrics'], after);

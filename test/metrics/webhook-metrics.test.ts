@@ -1,6 +1,7 @@
 // Webhook delivery counters reach /metrics (issue 5: failures are logged and counted).
 import t from 'tap';
 import { checkWithTool } from '../helpers/tools.ts';
+import { toWeight } from '../../src/domain.ts';
 import { ColourPool } from '../../src/upstream/pool.ts';
 import { Telemetry } from '../../src/metrics/telemetry.ts';
 import { createMetricsRegistry } from '../../src/metrics/prometheus.ts';
@@ -15,7 +16,7 @@ t.test('webhook counters are exported and pass promtool', async (t) => {
   const registry = createMetricsRegistry({
     telemetry: new Telemetry({ pools, windowSeconds: 60, clock }),
     pools,
-    getSnapshot: () => snapshotOf({ version: 1, active: 'blue', weight: 0 }),
+    getSnapshot: () => snapshotOf({ version: 1, active: 'blue', weight: toWeight(0) }),
     rollouts: { webhookStats: () => stats },
     processMetrics: false,
   });

@@ -1,7 +1,7 @@
 // Progressive rollouts end to end (issue 5), the canaries that must be stopped: errors, latency,
 // and no traffic at all (the step holds). Whole app, real upstreams, paced traffic; see e2e-helpers.ts.
 import t from 'tap';
-import { signature } from '../../src/rollout/webhooks.ts';
+import { signature } from '../../src/notify/webhooks.ts';
 import { startApp } from '../helpers/app.ts';
 import { startUpstream } from '../helpers/upstream.ts';
 import { analysis, behave, config, start, traffic, until, upstreams, waitFor } from './e2e-helpers.ts';

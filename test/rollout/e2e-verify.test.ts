@@ -10,7 +10,7 @@ import { createInterface } from 'node:readline';
 import { fileURLToPath } from 'node:url';
 import t from 'tap';
 import { startDemoUpstream } from '../../src/demo/upstream.ts';
-import { signature } from '../../src/rollout/webhooks.ts';
+import { signature } from '../../src/notify/webhooks.ts';
 import { startApp, TEST_TOKEN, type RunningApp } from '../helpers/app.ts';
 import { startUpstream } from '../helpers/upstream.ts';
 import { traffic, waitFor } from './e2e-helpers.ts';

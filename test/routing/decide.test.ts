@@ -1,12 +1,13 @@
 import t from 'tap';
+import { toWeight } from '../../src/domain.ts';
 import { randomUUID } from 'node:crypto';
 import { decide, overrideColour } from '../../src/routing/decide.ts';
 import { bucketOf } from '../../src/routing/bucket.ts';
 import { snapshotOf } from '../../src/state/model.ts';
 import type { Colour } from '../../src/domain.ts';
 
-const blueAt = (weight: number) => snapshotOf({ version: 1, active: 'blue', weight });
-const greenAt = (weight: number) => snapshotOf({ version: 1, active: 'green', weight });
+const blueAt = (weight: number) => snapshotOf({ version: 1, active: 'blue', weight: toWeight(weight) });
+const greenAt = (weight: number) => snapshotOf({ version: 1, active: 'green', weight: toWeight(weight) });
 const never = () => {
   throw new Error('random must not be drawn');
 };

@@ -1,4 +1,5 @@
 import { promises as fs } from 'node:fs';
+import { toWeight, type Weight } from '../../src/domain.ts';
 import path from 'node:path';
 import t from 'tap';
 import { defaultAuditPath, FileStore } from '../../src/state/file-store.ts';
@@ -58,7 +59,7 @@ t.test('an unreadable or corrupt state file is an error naming the file', async 
     ['an array', '[]', /file must be an object/],
     ['no format', JSON.stringify({ state: state(1), events: [] }), /format must be/],
     ['bad colour', good.replace('"active":"blue"', '"active":"red"'), /state\.active must be blue or green/],
-    ['bad weight', JSON.stringify({ format: 'turnout-state/1', state: state(1, { weight: 101 }), events: [] }), /state\.weight/],
+    ['bad weight', JSON.stringify({ format: 'turnout-state/1', state: state(1, { weight: 101 as Weight }), events: [] }), /state\.weight/],
     ['bad event', JSON.stringify({ format: 'turnout-state/1', state: state(1), events: [{ ...event(1), action: 'explode' }] }), /events\[0\]\.action/],
     ['events not an array', JSON.stringify({ format: 'turnout-state/1', state: state(1), events: {} }), /events must be an array/],
   ];

@@ -1,4 +1,5 @@
 import t from 'tap';
+import { toWeight } from '../../src/domain.ts';
 import { TurnoutError } from '../../src/errors.ts';
 import { StateManager } from '../../src/state/manager.ts';
 import { MemoryStore } from '../../src/state/memory-store.ts';
@@ -94,8 +95,8 @@ t.test('commit(): generic transitions for the rollout controller', async (t) => 
   clock.advance(1000);
   const s = await m.commit(
     (current) => ({
-      state: { ...current, weight: 5, rollout: { status: 'running', step: 0 } },
-      event: { action: 'rollout.start', from: { active: 'green', weight: 99 }, to: { active: 'green', weight: 99 }, actor: 'rollout', reason: 'step 1 of 3' },
+      state: { ...current, weight: toWeight(5), rollout: { status: 'running', step: 0 } },
+      event: { action: 'rollout.start', actor: 'rollout', reason: 'step 1 of 3' },
     }),
     { actor: 'ignored', reason: 'ignored too' },
   );

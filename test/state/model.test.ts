@@ -1,4 +1,5 @@
 import t from 'tap';
+import { toWeight } from '../../src/domain.ts';
 import { TurnoutError } from '../../src/errors.ts';
 import type { RoutingState } from '../../src/state/model.ts';
 import { flip, freezeState, initialState, MAX_FLIPS, rollback, setWeight, snapshotOf } from '../../src/state/model.ts';
@@ -21,7 +22,7 @@ t.test('setWeight', async (t) => {
 });
 
 t.test('flip: idle colour becomes active with weight 0, flip remembered', async (t) => {
-  const r = flip(base({ weight: 30, version: 4 }));
+  const r = flip(base({ weight: toWeight(30), version: 4 }));
   t.equal(r.state.active, 'green');
   t.equal(r.state.weight, 0);
   t.same(r.state.flips, [{ version: 5, from: { active: 'blue', weight: 30 } }]);
@@ -37,11 +38,11 @@ t.test('flips stay bounded', async (t) => {
 
 t.test('rollback (CONTRACT §4)', async (t) => {
   const cases: { name: string; state: RoutingState; active?: string; weight?: number; flips?: number; conflict?: boolean }[] = [
-    { name: 'weight > 0 → 0, flips untouched', state: base({ weight: 8, flips: [{ version: 1, from: { active: 'green', weight: 0 } }] }), active: 'blue', weight: 0, flips: 1 },
-    { name: 'weight 0 → undo last flip', state: base({ active: 'green', flips: [{ version: 1, from: { active: 'blue', weight: 25 } }] }), active: 'blue', weight: 0, flips: 0 },
+    { name: 'weight > 0 → 0, flips untouched', state: base({ weight: toWeight(8), flips: [{ version: 1, from: { active: 'green', weight: toWeight(0) } }] }), active: 'blue', weight: 0, flips: 1 },
+    { name: 'weight 0 → undo last flip', state: base({ active: 'green', flips: [{ version: 1, from: { active: 'blue', weight: toWeight(25) } }] }), active: 'blue', weight: 0, flips: 0 },
     {
       name: 'undoes only the last of several flips',
-      state: base({ active: 'blue', flips: [{ version: 1, from: { active: 'blue', weight: 0 } }, { version: 2, from: { active: 'green', weight: 0 } }] }),
+      state: base({ active: 'blue', flips: [{ version: 1, from: { active: 'blue', weight: toWeight(0) } }, { version: 2, from: { active: 'green', weight: toWeight(0) } }] }),
       active: 'green', weight: 0, flips: 1,
     },
     { name: 'nothing to undo → 409', state: base(), conflict: true },
@@ -61,7 +62,7 @@ t.test('rollback (CONTRACT §4)', async (t) => {
 });
 
 t.test('flip then rollback twice: back where we started, then 409', async (t) => {
-  let s = base({ weight: 5 });
+  let s = base({ weight: toWeight(5) });
   s = { ...flip(s).state, version: 1 };
   s = { ...setWeight(s, 10).state, version: 2 };
   s = { ...rollback(s).state, version: 3 };
@@ -74,7 +75,7 @@ t.test('flip then rollback twice: back where we started, then 409', async (t) =>
 });
 
 t.test('transitions never mutate their input', async (t) => {
-  const s = freezeState(base({ weight: 8 }));
+  const s = freezeState(base({ weight: toWeight(8) }));
   setWeight(s, 9);
   flip(s);
   rollback(s);

@@ -2,6 +2,7 @@
 // memory-store.test.ts and file-store.test.ts run it. A "location" is one place state lives
 // (a MemoryStorage, a file path); opening it twice is what a restart looks like.
 import type { Test } from 'tap';
+import { toWeight } from '../../src/domain.ts';
 import type { Clock } from '../../src/domain.ts';
 import type { AuditEvent, RoutingState } from '../../src/state/model.ts';
 import { initialState } from '../../src/state/model.ts';
@@ -21,11 +22,11 @@ export interface StoreHarness {
 const AT = '2026-01-01T00:00:00.000Z';
 
 export function event(version: number, over: Partial<AuditEvent> = {}): AuditEvent {
-  return { at: AT, version, action: 'weight', from: { active: 'blue', weight: 0 }, to: { active: 'blue', weight: version % 100 }, actor: 'test', reason: '', ...over };
+  return { at: AT, version, action: 'weight', from: { active: 'blue', weight: toWeight(0) }, to: { active: 'blue', weight: toWeight(version % 100) }, actor: 'test', reason: '', ...over };
 }
 
 export function state(version: number, over: Partial<RoutingState> = {}): RoutingState {
-  return { ...initialState({ active: 'blue', weight: 0 }, AT), version, weight: version % 100, ...over };
+  return { ...initialState({ active: 'blue', weight: 0 }, AT), version, weight: toWeight(version % 100), ...over };
 }
 
 /** A clock tests move by hand. */

@@ -2,6 +2,7 @@
 // manual change cancelling a running verification), and the state file keeping old files loadable
 // while reading the new fields strictly.
 import t from 'tap';
+import { toWeight, ZERO_WEIGHT } from '../../src/domain.ts';
 import { checkState, parseStateFile, serializeStateFile } from '../../src/state/file-format.ts';
 import type { RoutingState, VerificationRecord } from '../../src/state/model.ts';
 import { initialState, settle } from '../../src/state/model.ts';
@@ -21,7 +22,7 @@ t.test('settle: a change of active colour restarts the idle clock, free false', 
   const before = base({ idle: { since: AT, free: true } });
   const flipped = settle(before, { ...before, active: 'blue' }, { action: 'flip', actor: 'a', version: 1 }, LATER);
   t.same(flipped.idle, { since: LATER, free: false });
-  const weighted = settle(before, { ...before, weight: 5 }, { action: 'weight', actor: 'a', version: 1 }, LATER);
+  const weighted = settle(before, { ...before, weight: toWeight(5) }, { action: 'weight', actor: 'a', version: 1 }, LATER);
   t.same(weighted.idle, { since: AT, free: true }, 'no change of active colour: untouched');
 });
 
@@ -32,7 +33,7 @@ t.test('settle: which changes cancel a running verification', async (t) => {
   ];
   const before = base({ verification: running });
   for (const [action, cancels] of rows) {
-    const next = settle(before, { ...before, weight: 1 }, { action, actor: 'bob', version: 7 }, LATER);
+    const next = settle(before, { ...before, weight: toWeight(1) }, { action, actor: 'bob', version: 7 }, LATER);
     if (cancels) t.same(next.verification, { ...running, status: 'cancelled', endedAt: LATER, reason: `cancelled by a manual ${action} (version 7, by bob)` }, action);
     else t.equal(next.verification, running, `${action} does not cancel`);
   }
@@ -41,7 +42,7 @@ t.test('settle: which changes cancel a running verification', async (t) => {
   const replaced = { ...running, id: 'v2' };
   t.equal(settle(before, { ...before, verification: replaced }, { action: 'flip', actor: 'a', version: 2 }, LATER).verification, replaced, 'a flip carrying a new period replaces it');
   const ended = { ...running, status: 'verified' as const };
-  t.equal(settle(base({ verification: ended }), base({ verification: ended, weight: 3 }), { action: 'weight', actor: 'a', version: 2 }, LATER).verification, ended, 'an ended one stays as it ended');
+  t.equal(settle(base({ verification: ended }), base({ verification: ended, weight: toWeight(3) }), { action: 'weight', actor: 'a', version: 2 }, LATER).verification, ended, 'an ended one stays as it ended');
 });
 
 t.test('state files: written before §11 still load; the new fields round-trip and are checked', async (t) => {
@@ -51,7 +52,7 @@ t.test('state files: written before §11 still load; the new fields round-trip a
   t.equal(loaded.state.verification, undefined);
 
   const state = base({ idle: { since: AT, free: true }, verification: running });
-  const event = { at: LATER, version: 2, action: 'flip.revert' as const, from: { active: 'green' as const, weight: 0 }, to: { active: 'blue' as const, weight: 0 }, actor: 'verify', reason: 'errorRate: …' };
+  const event = { at: LATER, version: 2, action: 'flip.revert' as const, from: { active: 'green' as const, weight: ZERO_WEIGHT }, to: { active: 'blue' as const, weight: ZERO_WEIGHT }, actor: 'verify', reason: 'errorRate: …' };
   const back = parseStateFile(serializeStateFile(state, [event]));
   t.same(back.state, state);
   t.same(back.events, [event], 'flip.revert is a known action');

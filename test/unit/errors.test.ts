@@ -32,7 +32,7 @@ t.test('TurnoutError carries the status and hides its cause from JSON', async (t
   const code: ErrorCode = 'TURNOUT_ERR_BAD_GATEWAY';
   const err = new TurnoutError(code, undefined, { cause: new Error('connect ECONNREFUSED 10.0.0.1:3000') });
   t.equal(err.statusCode, 502);
-  t.same(err.toJSON(), { statusCode: 502, error: 'Bad Gateway', message: ERRORS[code].message });
+  t.same(err.toJSON(), { statusCode: 502, code, error: 'Bad Gateway', message: ERRORS[code].message });
   t.notMatch(JSON.stringify(err), /ECONNREFUSED|10\.0\.0\.1/);
   t.ok(err.cause, 'the cause stays on the error for logs');
 });

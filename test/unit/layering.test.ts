@@ -24,6 +24,8 @@ const ALLOWED: Record<string, { value: string[]; types?: string[] }> = {
   // Replicas sharing one Redis (CONTRACT §6): the Redis store, lease, heartbeats, acks, and the
   // Redis transport of the telemetry channel (a fleet-wide Telemetry fed with every replica's deltas).
   fleet: { value: ['domain', 'errors', 'state', 'metrics', 'channels'], types: ['config', 'rollout', 'upstream'] },
+  // Webhooks for every state event: the state's and the rollout's pure views, delivered over HTTP.
+  notify: { value: ['domain', 'errors', 'rollout'], types: ['state'] },
   demo: { value: [] },
   runtime: { value: [] },
   // Snapshots down, telemetry up (DESIGN.md "One control plane, many data planes"): the worker-side

@@ -1,18 +1,24 @@
 // Webhook notifications: every audit event is POSTed as JSON to each configured URL, signed with
 // HMAC-SHA256 of the body under `notify.secret` (`x-turnout-signature: sha256=<hex>`, the GitHub
 // convention, so receivers can verify with a constant-time compare). Delivery is fire-and-forget:
-// send() never blocks or throws, so routing and the rollout controller never wait on a slow or
-// dead receiver. Failed attempts are retried with exponential backoff; deliveries that still fail
+// send() never blocks or throws, so routing and the state manager's commits never wait on a slow
+// or dead receiver. Failed attempts are retried with exponential backoff; deliveries that still fail
 // are logged and counted (exported as turnout_webhook_failures_total).
 import { createHmac, randomUUID } from 'node:crypto';
 import { request } from 'undici';
-import type { RolloutLogger } from './types.ts';
+
+/** A pino-compatible logger, narrowed to what the notifier uses. */
+export interface NotifyLogger {
+  info(obj: object, msg?: string): void;
+  warn(obj: object, msg?: string): void;
+  error(obj: object, msg?: string): void;
+}
 
 export interface WebhookOptions {
   readonly urls: readonly string[];
   /** HMAC key; when empty, no signature header is sent. */
   readonly secret: string;
-  readonly logger?: RolloutLogger;
+  readonly logger?: NotifyLogger;
   /** Attempts per delivery, including the first (default 5). */
   readonly maxAttempts?: number;
   /** Delay before the 2nd attempt; doubles each time, capped at 30 s (default 500 ms). */
@@ -52,12 +58,12 @@ export function redact(url: string): string {
     return '(invalid url)';
   }
 }
-const noopLogger: RolloutLogger = { info() {}, warn() {}, error() {} };
+const noopLogger: NotifyLogger = { info() {}, warn() {}, error() {} };
 
 export class WebhookNotifier {
   readonly #urls: readonly string[];
   readonly #secret: string;
-  readonly #logger: RolloutLogger;
+  readonly #logger: NotifyLogger;
   readonly #maxAttempts: number;
   readonly #backoffMs: number;
   readonly #timeoutMs: number;
@@ -77,10 +83,6 @@ export class WebhookNotifier {
     this.#backoffMs = options.backoffMs ?? 500;
     this.#timeoutMs = options.timeoutMs ?? 5000;
     this.#maxPending = options.maxPending ?? 1000;
-  }
-
-  get enabled(): boolean {
-    return this.#urls.length > 0;
   }
 
   /** Queues `payload` for every URL and returns at once; never throws. */

@@ -1,13 +1,15 @@
 // Webhooks against real receivers on 127.0.0.1: signed JSON for every event, retries with
-// backoff, failures counted, and never in the way of the controller.
+// backoff, failures counted, and never in the way of the controller. Wired as app.ts wires it:
+// a StateManager change listener (notify/state-webhooks.ts), so the controller's own commits fire too.
 import t from 'tap';
 import { createHmac, timingSafeEqual } from 'node:crypto';
 import { RolloutController } from '../../src/rollout/controller.ts';
-import { signature, WebhookNotifier } from '../../src/rollout/webhooks.ts';
+import { notifyStateChanges } from '../../src/notify/state-webhooks.ts';
+import { signature, WebhookNotifier } from '../../src/notify/webhooks.ts';
 import { StateManager } from '../../src/state/manager.ts';
 import { MemoryStore } from '../../src/state/memory-store.ts';
 import { deadPort, startUpstream } from '../helpers/upstream.ts';
-import { FakeWindows, steps, T0 } from './harness.ts';
+import { FakeWindows, steps, T0 } from '../rollout/harness.ts';
 
 const SECRET = 'shh-0123456789';
 
@@ -28,9 +30,13 @@ t.test('every state event reaches every receiver as signed JSON, including the c
   const clock = { now: () => now };
   const state = await StateManager.open({ store: new MemoryStore(), seed: { active: 'blue', weight: 0 }, clock });
   const windows = new FakeWindows();
-  const rollouts = new RolloutController({ state, windows, clock, notify: { webhooks: [a.url + '/hook', b.url], secret: SECRET } });
+  const notifier = new WebhookNotifier({ urls: [a.url + '/hook', b.url], secret: SECRET });
+  const unsubscribe = notifyStateChanges(state, notifier, clock);
+  const rollouts = new RolloutController({ state, windows, clock });
   t.teardown(async () => {
     rollouts.stop();
+    unsubscribe();
+    notifier.close();
     await state.close();
   });
 
@@ -39,7 +45,7 @@ t.test('every state event reaches every receiver as signed JSON, including the c
   windows.set('green', { requests: 100, errors: 40 });
   now += 10_000;
   await rollouts.tick();
-  await rollouts.webhooksIdle();
+  await notifier.idle();
 
   for (const hook of [a, b]) {
     t.equal(hook.seen.length, 3, 'weight, rollout.start, rollout.abort');
@@ -56,7 +62,7 @@ t.test('every state event reaches every receiver as signed JSON, including the c
   t.same(a.seen.map((s) => s.headers['x-turnout-event']), ['weight', 'rollout.start', 'rollout.abort']);
   t.match(bodies[0], { event: { version: 1, actor: 'erin', to: { weight: 3 } }, rollout: null });
   t.match(bodies[2], { event: { action: 'rollout.abort', actor: 'rollout', reason: /errorRate/ }, rollout: { status: 'aborted', weight: 0 } });
-  t.match(rollouts.webhookStats(), { delivered: 6, failures: 0, failedAttempts: 0, pending: 0 });
+  t.match(notifier.stats(), { delivered: 6, failures: 0, failedAttempts: 0, pending: 0 });
 });
 
 t.test('a receiver that fails twice gets the same delivery a third time', async (t) => {
