@@ -222,6 +222,7 @@ const changeErrors = {
   413: error('body over the limit'),
   415: error('a body that is not application/json'),
   500: error('the change could not be saved; nothing changed'),
+  503: error('the shared state store (state.store: redis) cannot be reached; nothing changed'),
 } as const;
 
 /** The headers every change reads (CONTRACT §4). Declared as strings only; routes-state.ts checks them. */
@@ -276,6 +277,26 @@ export const routeDocs = {
     security: [],
     produces: ['text/plain'],
     response: { 200: { type: 'string', description: 'Prometheus text exposition format 0.0.4' } },
+  },
+  fleet: {
+    tags: ['fleet'],
+    summary: 'The replicas of the fleet, this one marked self (CONTRACT §6)',
+    response: { 200: { type: 'object', additionalProperties: true, description: '{ version, replicas: [{ id, self, startedAt, lastSeen, appliedVersion, workers, leader }] }' }, ...apiErrors },
+  },
+  getShadow: {
+    tags: ['shadow'],
+    summary: 'Shadow comparison of the idle colour on real traffic (CONTRACT §9)',
+    response: {
+      200: { type: 'object', additionalProperties: true, description: '{ percent, compared, mismatches, mismatchRate, byKind, noise, samples, results, dropped }' },
+      ...apiErrors,
+      404: error('this server has no shadow comparison'),
+    },
+  },
+  putShadow: {
+    tags: ['shadow'],
+    summary: 'Set the shadow percent (an audited `shadow` event)',
+    headers: changeHeaders,
+    response: { 200: { type: 'object', additionalProperties: true, description: 'the shadow view after the change' }, ...changeErrors },
   },
   upstreams: { tags: ['upstreams'], summary: "Each colour's and target's health and recent traffic", response: { 200: ok('Upstreams', 'health and traffic'), ...apiErrors } },
   createRollout: {

@@ -1,5 +1,6 @@
 // GET /api/v1/fleet (CONTRACT §4, §6): the replicas sharing this one's state. Without a shared
 // store there is one entry, this process. Behind the bearer check like every /api/* route.
+import { routeDocs } from './api-schemas.ts';
 import type { FastifyInstance } from 'fastify';
 import type { AdminDeps } from './server.ts';
 
@@ -36,7 +37,7 @@ export function loneReplica(id: string, startedAt: string, appliedVersion: () =>
 
 export async function fleetRoutes(app: FastifyInstance, opts: { deps: AdminDeps }): Promise<void> {
   const { deps } = opts;
-  app.get('/api/v1/fleet', async () => {
+  app.get('/api/v1/fleet', { schema: routeDocs.fleet }, async () => {
     const replicas = deps.fleet
       ? await deps.fleet.replicas()
       : await loneReplica('local', new Date(0).toISOString(), () => deps.state.state.version).replicas();

@@ -1,6 +1,7 @@
 // The shadow comparison's routes (CONTRACT §9): GET /api/v1/shadow reads the counters, the
 // learnt noise and the newest mismatching samples; PUT /api/v1/shadow { percent } changes the
 // share mirrored, through StateManager like every change (audited as a `shadow` event).
+import { routeDocs } from './api-schemas.ts';
 import type { FastifyInstance } from 'fastify';
 import { isValidWeight } from '../domain.ts';
 import { TurnoutError } from '../errors.ts';
@@ -22,9 +23,9 @@ export async function shadowRoutes(app: FastifyInstance, opts: { deps: AdminDeps
     return source.view(deps.state.snapshot.shadowPercent);
   };
 
-  app.get('/api/v1/shadow', async () => view());
+  app.get('/api/v1/shadow', { schema: routeDocs.getShadow }, async () => view());
 
-  app.put<{ Body: { percent: number; reason?: string } }>('/api/v1/shadow', { schema: { body: shadowBody } }, async (request, reply) => {
+  app.put<{ Body: { percent: number; reason?: string } }>('/api/v1/shadow', { schema: { ...routeDocs.putShadow, body: shadowBody } }, async (request, reply) => {
     view(); // 404 before any change when there is no shadow comparison
     const { percent, reason } = request.body;
     if (!isValidWeight(percent)) throw new TurnoutError('TURNOUT_ERR_BAD_REQUEST', 'body.percent must have at most 4 decimals');

@@ -26,6 +26,9 @@ const ROUTES = [
   'post /api/v1/rollouts/current/promote',
   'post /api/v1/rollouts/current/abort',
   'post /api/v1/override-links',
+  'get /api/v1/fleet',
+  'get /api/v1/shadow',
+  'put /api/v1/shadow',
   'get /healthz',
   'get /readyz',
   'get /metrics',
@@ -138,6 +141,10 @@ t.test('real answers match the documented response schemas', async (t) => {
   t.equal((await call('GET', '/api/v1/rollouts/current')).status, 200);
   t.equal((await call('POST', '/api/v1/override-links', { colour: 'green' })).status, 201);
   t.equal((await call('POST', '/api/v1/override-links', { colour: 'purple' })).status, 400);
+  t.equal((await call('GET', '/api/v1/fleet')).status, 200, 'one replica without a shared store');
+  t.equal((await call('GET', '/api/v1/shadow')).status, 200);
+  t.equal((await call('PUT', '/api/v1/shadow', { percent: 5 })).status, 200);
+  t.equal((await call('PUT', '/api/v1/shadow', { percent: 500 })).status, 400);
   t.equal((await call('GET', '/healthz', undefined, { token: false })).status, 200);
   t.equal((await call('GET', '/readyz', undefined, { token: false })).status, 200);
   t.equal((await call('GET', '/metrics', undefined, { token: false })).status, 200);

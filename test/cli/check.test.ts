@@ -48,7 +48,7 @@ t.test('a valid config: the effective config with defaults, secrets redacted, ex
   t.equal(r.code, 0, r.stderr);
   t.equal(r.stderr, `turnout check: ${cfg}: configuration is valid\n`);
   const shown = YAML.parse(r.stdout) as any;
-  t.same(shown.listen, { host: '0.0.0.0', port: 8080 }, 'defaults filled in');
+  t.same(shown.listen, { host: '0.0.0.0', port: 8080, tls: null, http2: true }, 'defaults filled in');
   t.equal(shown.timeouts.responseMs, 30000);
   t.same(shown.upstreams.blue.targets, ['http://10.0.0.1:3000'], 'normalised as serve would use it');
   t.equal(shown.admin.token, REDACTED, 'the admin token is not printed');
