@@ -15,7 +15,7 @@ import type { ColourPool } from '../upstream/pool.ts';
 import type { Target } from '../upstream/target.ts';
 import { ERRORS, errorBody } from '../errors.ts';
 import { classifyUpstreamError, gatewayErrorBody, isRetryable, NO_HEALTHY_TARGET, type Failure } from './failure.ts';
-import { forwardResponseHeaders, type OutgoingHeaders } from './headers.ts';
+import { forwardParsedResponseHeaders, type OutgoingHeaders } from './headers.ts';
 import type { RetryBudget } from './retry-budget.ts';
 
 /** RFC 9110 §9.2.2; without a body, so a retry can replay the whole request. */
@@ -46,24 +46,6 @@ class ClientClosedError extends Error {
     super('client closed the connection');
     this.name = 'ClientClosedError';
   }
-}
-
-/**
- * The response's raw header pairs. undici 7 runs a controller-based handler behind its
- * UnwrapHandler, which keeps the raw Buffers on `controller.rawHeaders` (HTTP/1.1 and HTTP/2
- * alike) next to the parsed object it also hands over: forwardResponseHeaders' Buffer fast path
- * stays. Should a later undici deliver only the object, rebuild pairs from it (slower, correct).
- */
-function rawHeadersOf(controller: Dispatcher.DispatchController, headers: IncomingHttpHeaders): readonly Buffer[] {
-  const raw = controller.rawHeaders;
-  if (Array.isArray(raw) && (raw.length === 0 || Buffer.isBuffer(raw[0]))) return raw as Buffer[];
-  const pairs: Buffer[] = [];
-  for (const name in headers) {
-    const value = headers[name];
-    if (value === undefined) continue;
-    for (const v of Array.isArray(value) ? value : [value]) pairs.push(Buffer.from(name, 'latin1'), Buffer.from(v, 'latin1'));
-  }
-  return pairs;
 }
 
 export class Exchange implements Dispatcher.DispatchHandler {
@@ -167,10 +149,12 @@ export class Exchange implements Dispatcher.DispatchHandler {
     if (this.clientGone) controller.abort(new ClientClosedError());
   }
 
-  onResponseStart(controller: Dispatcher.DispatchController, statusCode: number, headers: IncomingHttpHeaders, _statusMessage?: string): void {
+  onResponseStart(_controller: Dispatcher.DispatchController, statusCode: number, headers: IncomingHttpHeaders, _statusMessage?: string): void {
     if (statusCode < 200) return; // 1xx interim answers are this hop's business
     this.statusCode = statusCode;
-    const out = forwardResponseHeaders(rawHeadersOf(controller, headers));
+    // The parsed object, not controller.rawHeaders: undici has already decoded it for this API,
+    // and decoding the raw Buffers again would cost more than the whole lookup (headers.ts).
+    const out = forwardParsedResponseHeaders(headers);
     if (this.ctx.exposeColour) out.push('x-turnout-colour', this.colour);
     if (this.setCookie !== undefined) out.push('set-cookie', this.setCookie);
     this.res.writeHead(statusCode, out);
