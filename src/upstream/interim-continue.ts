@@ -23,6 +23,13 @@ import { buildConnector } from 'undici';
 const kArmed = Symbol('turnout.continueArmed');
 const kHeld = Symbol('turnout.continueHeld');
 
+/**
+ * An interim block longer than this is not held any longer: undici then parses it (and fails on
+ * it, as before), so an upstream cannot make Turnout buffer an endless header block. Node's and
+ * undici's default header limit.
+ */
+const MAX_HELD = 16 * 1024;
+
 type FilteredSocket = Socket & { [kArmed]: boolean; [kHeld]: Buffer | undefined };
 
 /** `HTTP/1.1 100 ` (or HTTP/1.0): the start of a 100 Continue status line. */
@@ -33,8 +40,8 @@ function isContinueLine(buf: Buffer): boolean {
   );
 }
 
-/** What undici may read, with leading 100 Continue blocks removed; undefined while one is incomplete. */
-export function skipContinue(data: Buffer): { rest: Buffer; done: boolean } | undefined {
+/** `rest`: the bytes after any leading 100 Continue blocks; `done: false` while a 100 may still be arriving. */
+export function skipContinue(data: Buffer): { rest: Buffer; done: boolean } {
   let buf = data;
   for (;;) {
     if (buf.length < 13) {
@@ -56,8 +63,8 @@ function read(this: FilteredSocket, original: Socket['read'], size?: number): Re
   if (!this[kArmed] || chunk === null) return chunk;
   const held = this[kHeld];
   const data = held === undefined ? chunk : Buffer.concat([held, chunk]);
-  const r = skipContinue(data)!;
-  if (!r.done) {
+  const r = skipContinue(data);
+  if (!r.done && r.rest.length <= MAX_HELD) {
     // Wait for more bytes; undici's reader stops at null and resumes on the next 'readable'.
     this[kHeld] = r.rest.length > 0 ? Buffer.from(r.rest) : undefined;
     return null;
