@@ -114,6 +114,14 @@ t.test('a client that sends Expect: 100-continue gets Turnout\'s own 100, then t
   }
 });
 
+t.test('other interim answers (103 Early Hints) are left to undici, which skips them: the client gets the 200', async (t) => {
+  const up = await continueUpstream(t, 'HTTP/1.1 103 Early Hints\r\nLink: </a.css>; rel=preload\r\n\r\n');
+  const proxy = await startProxy(t, { blue: [up.url], green: [up.url] });
+  const answer = await rawExchange(proxy.port, 'POST /a HTTP/1.1\r\nHost: h\r\nContent-Length: 5\r\nConnection: close\r\n\r\nhello');
+  t.match(answer, /^HTTP\/1\.1 200 OK\r\n[^]*got:hello$/);
+  t.same(up.seen.map((s) => s.body), ['hello'], 'the upstream saw the body');
+});
+
 t.test('an endless interim block is not buffered: past 16 KiB undici parses it and Turnout answers 502', async (t) => {
   const up = await continueUpstream(t, `HTTP/1.1 100 Continue\r\nX-Long: ${'a'.repeat(20_000)}`);
   const proxy = await startProxy(t, { blue: [up.url], green: [up.url] });
