@@ -7,7 +7,7 @@
 // another available target of the same colour, if the colour's RetryBudget allows it. Never a
 // second retry, never after a timeout or a 5xx, never to the other colour. A retried attempt is
 // recorded as an attempt of its target and a retry (Recorder.retry), not as a client response.
-import type { IncomingMessage, ServerResponse } from 'node:http';
+import type { IncomingHttpHeaders, IncomingMessage, ServerResponse } from 'node:http';
 import type { Dispatcher } from 'undici';
 import type { Colour, Outcome } from '../domain.ts';
 import type { Recorder } from '../metrics/recorder.ts';
@@ -15,7 +15,7 @@ import type { ColourPool } from '../upstream/pool.ts';
 import type { Target } from '../upstream/target.ts';
 import { ERRORS, errorBody } from '../errors.ts';
 import { classifyUpstreamError, gatewayErrorBody, isRetryable, NO_HEALTHY_TARGET, type Failure } from './failure.ts';
-import { forwardResponseHeaders, type OutgoingHeaders } from './headers.ts';
+import { forwardParsedResponseHeaders, type OutgoingHeaders } from './headers.ts';
 import type { RetryBudget } from './retry-budget.ts';
 import { CLIENT_CLOSED, type ResponseLog } from './access-log.ts';
 import type { LiveTap } from '../shadow/mirror.ts';
@@ -44,6 +44,14 @@ function onResponseDrain(this: ServerResponse): void {
   (this as ExchangeResponse)[kExchange].drained();
 }
 
+/** Why an upstream request was cancelled: the client hung up (never shown to anyone). */
+class ClientClosedError extends Error {
+  constructor() {
+    super('client closed the connection');
+    this.name = 'ClientClosedError';
+  }
+}
+
 export class Exchange implements Dispatcher.DispatchHandler {
   private readonly req: IncomingMessage;
   private readonly res: ServerResponse;
@@ -59,8 +67,8 @@ export class Exchange implements Dispatcher.DispatchHandler {
   /** When the current attempt was sent. */
   private started = 0;
   private statusCode = 0;
-  private abortUpstream: ((err?: Error) => void) | undefined;
-  private resumeUpstream: (() => void) | undefined;
+  /** The current attempt's undici controller: pause/resume/abort. */
+  private controller: Dispatcher.DispatchController | undefined;
   private clientGone = false;
   /** At most one retry per request: a second failure is answered, not chased round the pool. */
   private retried = false;
@@ -122,7 +130,7 @@ export class Exchange implements Dispatcher.DispatchHandler {
   private send(target: Target): void {
     this.target = target;
     this.done = false;
-    this.abortUpstream = undefined;
+    this.controller = undefined;
     this.started = this.retried ? performance.now() : this.firstStarted;
     this.ctx.recorder.begin(target);
     try {
@@ -141,45 +149,48 @@ export class Exchange implements Dispatcher.DispatchHandler {
     if (this.done || this.res.writableFinished) return;
     this.clientGone = true;
     // Cancel the upstream request: it would be work for an answer nobody reads.
-    this.abortUpstream?.();
+    this.controller?.abort(new ClientClosedError());
   }
 
   /** The client's socket drained: let undici deliver more of the upstream's body. */
   drained(): void {
-    this.resumeUpstream?.();
+    this.controller?.resume();
   }
 
-  onConnect(abort: (err?: Error) => void): void {
-    this.abortUpstream = abort;
-    if (this.clientGone) abort();
+  // undici's controller-based handler API (undici 7: `onRequestStart` selects it; the
+  // onConnect/onHeaders/onData/onComplete/onError callbacks are deprecated). One controller per
+  // attempt: pause()/resume() for backpressure, abort() to cancel.
+  onRequestStart(controller: Dispatcher.DispatchController, _context: unknown): void {
+    this.controller = controller;
+    if (this.clientGone) controller.abort(new ClientClosedError());
   }
 
-  onHeaders(statusCode: number, rawHeaders: Buffer[], resume: () => void): boolean {
-    if (statusCode < 200) return true; // 1xx interim answers are this hop's business
+  onResponseStart(controller: Dispatcher.DispatchController, statusCode: number, headers: IncomingHttpHeaders, _statusMessage?: string): void {
+    if (statusCode < 200) return; // 1xx interim answers are this hop's business
     this.statusCode = statusCode;
-    this.resumeUpstream = resume;
-    this.tap?.headers(statusCode, rawHeaders, this.target!.url);
-    const headers = forwardResponseHeaders(rawHeaders);
-    if (this.ctx.exposeColour) headers.push('x-turnout-colour', this.colour);
-    if (this.setCookie !== undefined) headers.push('set-cookie', this.setCookie);
-    this.res.writeHead(statusCode, headers);
-    return true;
+    if (this.tap !== undefined) this.tap.headers(statusCode, (controller as { rawHeaders?: Buffer[] }).rawHeaders ?? [], this.target!.url);
+    // The parsed object, not controller.rawHeaders: undici has already decoded it for this API,
+    // and decoding the raw Buffers again would cost more than the whole lookup (headers.ts).
+    const out = forwardParsedResponseHeaders(headers);
+    if (this.ctx.exposeColour) out.push('x-turnout-colour', this.colour);
+    if (this.setCookie !== undefined) out.push('set-cookie', this.setCookie);
+    this.res.writeHead(statusCode, out);
   }
 
-  onData(chunk: Buffer): boolean {
+  onResponseData(controller: Dispatcher.DispatchController, chunk: Buffer): void {
     this.bytes += chunk.length;
     this.tap?.data(chunk);
-    if (this.res.write(chunk)) return true;
+    if (this.res.write(chunk)) return;
+    controller.pause();
     this.res.once('drain', onResponseDrain);
-    return false;
   }
 
-  onComplete(): void {
+  onResponseEnd(_controller: Dispatcher.DispatchController, _trailers: IncomingHttpHeaders): void {
     this.res.end();
     this.finish(this.statusCode, this.statusCode >= 500 ? 'status5xx' : 'ok');
   }
 
-  onError(err: Error): void {
+  onResponseError(_controller: Dispatcher.DispatchController, err: Error): void {
     this.cause = err;
     if (this.clientGone) {
       this.finish(this.statusCode, 'client_abort');

@@ -5,6 +5,7 @@ import { Pool } from 'undici';
 import type { Colour, Clock, Outcome } from '../domain.ts';
 import { ConnectionGate, type GateTimers } from './connection-gate.ts';
 import { Target, refreshAvailability, type HealthChange, type OutlierPolicy } from './target.ts';
+import { continueTolerantConnector } from './interim-continue.ts';
 
 export interface DispatcherOptions {
   readonly connectMs: number;
@@ -60,7 +61,9 @@ export class ColourPool {
         (url) =>
           new Pool(new URL(url).origin, {
             connections: d.connections,
-            connectTimeout: d.connectMs,
+            // undici's connector with connectTimeout's meaning, made to skip an upstream's
+            // interim 100 Continue, which undici would fail on (interim-continue.ts).
+            connect: continueTolerantConnector({ timeout: d.connectMs }),
             // One bound for the target's silence, before the headers and between body chunks, like
             // NGINX's proxy_read_timeout (undici does not time a body paused by a slow client).
             // Equal values also let undici refresh one timer per request instead of creating a
