@@ -78,8 +78,13 @@ const WAITING = 0;
 const SENT = 1;
 const OVER = 2;
 
-/** One request through the gate: forwards undici's callbacks and frees the slot once. */
-class GatedRequest implements Handler {
+/**
+ * One request through the gate: forwards undici's callbacks and frees the slot once. Two shapes,
+ * as undici has two handler APIs: the controller-based one (onRequestStart…, what Exchange uses)
+ * and the deprecated callbacks (onConnect…); undici picks by the presence of onRequestStart, so
+ * the wrapper must offer exactly the API of the handler it wraps.
+ */
+abstract class GatedBase {
   state = WAITING;
   deadline = 0;
   readonly gate: ConnectionGate;
@@ -92,20 +97,85 @@ class GatedRequest implements Handler {
     this.handler = handler;
   }
 
-  /** Given to the handler (as a closure, made only for requests that wait) so a client that hangs up leaves the queue. */
+  /** The client hung up while waiting: leave the queue. */
   abortWaiting(): void {
     if (this.state !== WAITING) return;
     this.state = OVER;
     this.gate.dequeued();
-    this.handler.onError?.(new QueueAbortedError());
+    this.fail(new QueueAbortedError());
   }
 
-  private end(): void {
+  protected end(): void {
     if (this.state !== SENT) return;
     this.state = OVER;
     this.gate.release();
   }
 
+  /** Tells the handler the request failed before undici took it (refused, timed out, aborted). */
+  abstract fail(err: Error): void;
+  /** Gives the handler a way to abort while the request waits in the queue. */
+  abstract waiting(): void;
+}
+
+/** What a waiting request's handler holds as its controller: abort leaves the queue. */
+class WaitingController {
+  aborted = false;
+  paused = false;
+  reason: Error | null = null;
+  readonly #request: GatedBase;
+  constructor(request: GatedBase) {
+    this.#request = request;
+  }
+  abort(reason: Error): void {
+    this.aborted = true;
+    this.reason = reason;
+    this.#request.abortWaiting();
+  }
+  pause(): void {}
+  resume(): void {}
+}
+
+class GatedRequest extends GatedBase {
+  #controller: Dispatcher.DispatchController | undefined;
+  fail(err: Error): void {
+    this.#controller ??= new WaitingController(this) as unknown as Dispatcher.DispatchController;
+    this.handler.onResponseError?.(this.#controller, err);
+  }
+  waiting(): void {
+    this.#controller = new WaitingController(this) as unknown as Dispatcher.DispatchController;
+    this.handler.onRequestStart?.(this.#controller, {});
+  }
+  onRequestStart(controller: Dispatcher.DispatchController, context: unknown): void {
+    this.#controller = controller;
+    this.handler.onRequestStart?.(controller, context);
+  }
+  onRequestUpgrade(controller: Dispatcher.DispatchController, statusCode: number, headers: import('node:http').IncomingHttpHeaders, socket: import('node:stream').Duplex): void {
+    this.end();
+    this.handler.onRequestUpgrade?.(controller, statusCode, headers, socket);
+  }
+  onResponseStart(controller: Dispatcher.DispatchController, statusCode: number, headers: import('node:http').IncomingHttpHeaders, statusMessage?: string): void {
+    this.handler.onResponseStart?.(controller, statusCode, headers, statusMessage);
+  }
+  onResponseData(controller: Dispatcher.DispatchController, chunk: Buffer): void {
+    this.handler.onResponseData?.(controller, chunk);
+  }
+  onResponseEnd(controller: Dispatcher.DispatchController, trailers: import('node:http').IncomingHttpHeaders): void {
+    this.end();
+    this.handler.onResponseEnd?.(controller, trailers);
+  }
+  onResponseError(controller: Dispatcher.DispatchController, err: Error): void {
+    this.end();
+    this.handler.onResponseError?.(controller, err);
+  }
+}
+
+class LegacyGatedRequest extends GatedBase {
+  fail(err: Error): void {
+    this.handler.onError?.(err);
+  }
+  waiting(): void {
+    this.handler.onConnect?.(() => this.abortWaiting());
+  }
   onConnect(abort: (err?: Error) => void): void {
     this.handler.onConnect?.(abort);
   }
@@ -143,7 +213,7 @@ export class ConnectionGate {
   private readonly timers: GateTimers;
   private busyCount = 0;
   /** FIFO of waiting requests; aborted ones stay until they reach the head (counted apart). */
-  private queue: GatedRequest[] = [];
+  private queue: GatedBase[] = [];
   private head = 0;
   private waiting = 0;
   private timer: unknown = undefined;
@@ -172,27 +242,27 @@ export class ConnectionGate {
 
   /** Sends now when a connection is free, else queues (bounded); refusals go to handler.onError. */
   dispatch(options: Options, handler: Handler): boolean {
-    const request = new GatedRequest(this, options, handler);
+    const request: GatedBase = typeof handler.onRequestStart === 'function' ? new GatedRequest(this, options, handler) : new LegacyGatedRequest(this, options, handler);
     if (this.busyCount < this.max && this.waiting === 0) return this.send(request);
     if (this.waiting >= this.maxQueued) {
       this.overflows++;
       request.state = OVER;
-      handler.onError?.(new UpstreamSaturatedError('overflow'));
+      request.fail(new UpstreamSaturatedError('overflow'));
       return false;
     }
     request.deadline = this.timers.now() + this.queueMs;
     this.queue.push(request);
     this.waiting++;
-    handler.onConnect?.(() => request.abortWaiting());
+    request.waiting();
     this.arm();
     return false;
   }
 
-  private send(request: GatedRequest): boolean {
+  private send(request: GatedBase): boolean {
     request.state = SENT;
     this.busyCount++;
     try {
-      return this.target.dispatch(request.options, request);
+      return this.target.dispatch(request.options, request as unknown as Handler);
     } catch (err) {
       // undici refused it outright (an invalid header, say): free the slot, let the caller see it.
       request.state = OVER;
@@ -210,7 +280,7 @@ export class ConnectionGate {
       try {
         this.send(next);
       } catch (err) {
-        next.handler.onError?.(err as Error);
+        next.fail(err as Error);
       }
     }
   }
@@ -222,7 +292,7 @@ export class ConnectionGate {
   }
 
   /** The oldest request still waiting, taken off the queue. */
-  private shift(): GatedRequest | undefined {
+  private shift(): GatedBase | undefined {
     while (this.head < this.queue.length) {
       const request = this.queue[this.head++]!;
       if (request.state !== WAITING) continue;
@@ -251,7 +321,7 @@ export class ConnectionGate {
   /** One timer per gate, for the oldest waiting request's deadline (all share queueMs: FIFO). */
   private arm(): void {
     if (this.timer !== undefined) return;
-    let oldest: GatedRequest | undefined;
+    let oldest: GatedBase | undefined;
     for (let i = this.head; i < this.queue.length && oldest === undefined; i++) if (this.queue[i]!.state === WAITING) oldest = this.queue[i];
     if (oldest === undefined) return;
     this.timer = this.timers.setTimeout(() => this.expire(), Math.max(0, oldest.deadline - this.timers.now()));
@@ -268,7 +338,7 @@ export class ConnectionGate {
       request.state = OVER;
       this.waiting--;
       this.timeouts++;
-      request.handler.onError?.(new UpstreamSaturatedError('timeout'));
+      request.fail(new UpstreamSaturatedError('timeout'));
     }
     this.compact();
     if (this.waiting > 0) this.arm();
