@@ -189,7 +189,10 @@ export class VerificationController {
     if (now < this.#nextAt) return;
     const until = Date.parse(r.until);
     // Judge every interval, and once exactly at the end of the period.
-    this.#nextAt = now + r.settings.intervalSeconds * 1000;
+    // On the interval's grid, not `now + interval`: a timer that fires a little late must not
+    // push every later verdict back and, a tick early against the drifted mark, skip one.
+    const planned = this.#nextAt + r.settings.intervalSeconds * 1000;
+    this.#nextAt = planned > now ? planned : now + r.settings.intervalSeconds * 1000;
     if (now < until) this.#nextAt = Math.min(this.#nextAt, until);
 
     // Everything since the flip (the partial second of the flip included), at most the window.
