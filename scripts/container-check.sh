@@ -159,5 +159,8 @@ pass "the in-flight request finished during the drain: 200 $(cat "$secrets/slow.
 grep -q 'SIGTERM: draining' <<<"$logs" || fail 'no "SIGTERM: draining" in the logs'
 grep -q '"msg":"stopped"' <<<"$logs" || fail 'no "stopped" in the logs'
 pass "exit code 0 after SIGTERM; logs say draining, then stopped"
+# config/turnout.compose.yaml runs `workers: auto` (CONTRACT §7): the data planes are worker processes.
+grep -q 'worker w1 serving' <<<"$logs" || fail 'no "worker w1 serving" in the logs (workers: auto)'
+pass "$(grep -c 'serving' <<<"$logs") worker(s) served under one control plane (workers: auto)"
 
 printf '\ncontainer-check: all checks passed in %ds\n' "$SECONDS"
