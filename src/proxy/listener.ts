@@ -33,11 +33,16 @@ export function createProxyListener(
   server.timeout = timeouts.clientIdleMs;
   watchStalledReaders(server, timeouts.sendMs);
   server.on('upgrade', handlers.handleUpgrade);
-  // A client that sends garbage gets 400 (or 431 for oversized headers) and never crashes us.
-  server.on('clientError', (err: NodeJS.ErrnoException, socket: Socket) => {
-    const code: ErrorCode =
-      err.code === 'HPE_HEADER_OVERFLOW' ? 'TURNOUT_ERR_TOO_MANY_HEADERS' : err.code === 'ERR_HTTP_REQUEST_TIMEOUT' ? 'TURNOUT_ERR_REQUEST_TIMEOUT' : 'TURNOUT_ERR_BAD_REQUEST';
-    answerOnSocket(socket, code, errorBody(code));
-  });
+  server.on('clientError', answerClientError);
   return server;
+}
+
+/**
+ * node:http's 'clientError': a client that sends garbage gets 400 (431 for oversized headers,
+ * 408 for a request that took too long) and never crashes us. Shared with the TLS listener.
+ */
+export function answerClientError(err: NodeJS.ErrnoException, socket: Socket): void {
+  const code: ErrorCode =
+    err.code === 'HPE_HEADER_OVERFLOW' ? 'TURNOUT_ERR_TOO_MANY_HEADERS' : err.code === 'ERR_HTTP_REQUEST_TIMEOUT' ? 'TURNOUT_ERR_REQUEST_TIMEOUT' : 'TURNOUT_ERR_BAD_REQUEST';
+  answerOnSocket(socket, code, errorBody(code));
 }

@@ -12,6 +12,7 @@
 // so analysis does not bump the state version every interval. After a restart, a running
 // rollout resumes from its persisted absolute times but needs a fresh analysis before advancing.
 import { randomUUID } from 'node:crypto';
+import { Ticker } from './ticker.ts';
 import { systemClock, ZERO_WEIGHT, type Clock } from '../domain.ts';
 import { TurnoutError } from '../errors.ts';
 import type { AuditEvent, RoutingState, Transition } from '../state/model.ts';
@@ -76,15 +77,13 @@ export class RolloutController {
   readonly #windows: WindowSource;
   readonly #clock: Clock;
   readonly #logger: RolloutLogger;
-  readonly #tickMs: number;
+  readonly #ticker: Ticker;
   readonly #maxSpanSeconds: number;
   readonly #newId: () => string;
   readonly #unsubscribe: () => void;
   readonly #decoratePromotion: (before: RoutingState, promotion: Transition) => Transition;
   readonly #leader: { readonly held: boolean; readonly id: string } | undefined;
   #led = false;
-  #timer: NodeJS.Timeout | undefined;
-  #ticking: Promise<void> | null = null;
   /** Analyses before this instant do not count (process start: windows restart empty). */
   #startedAt: number;
   /** The rollout (id) and analysis anchor the in-memory schedule and history belong to. */
@@ -102,7 +101,7 @@ export class RolloutController {
     this.#windows = options.windows;
     this.#clock = options.clock ?? systemClock;
     this.#logger = options.logger ?? noopLogger;
-    this.#tickMs = options.tickMs ?? 1000;
+    this.#ticker = new Ticker(() => this.#tick(), options.tickMs ?? 1000, (err) => this.#logger.error({ err }, 'rollout tick failed'));
     const fromSource = (options.windows as { windowSeconds?: unknown }).windowSeconds;
     this.#maxSpanSeconds = options.maxSpanSeconds ?? (typeof fromSource === 'number' && fromSource > 0 ? fromSource : 60);
     this.#newId = options.newId ?? (() => randomUUID().slice(0, 8));
@@ -121,27 +120,18 @@ export class RolloutController {
     if (r !== null && isActive(r.status)) {
       this.#logger.info({ rollout: r.id, status: r.status, step: r.step }, `resuming rollout ${r.id} (${r.status}, step ${r.step + 1}/${r.steps.length})`);
     }
-    if (this.#timer === undefined) {
-      this.#timer = setInterval(() => {
-        this.tick().catch((err: unknown) => this.#logger.error({ err }, 'rollout tick failed'));
-      }, this.#tickMs);
-      this.#timer.unref();
-    }
+    this.#ticker.start();
   }
 
   /** Stops the timer; the persisted rollout stays as it is (a restart resumes it). */
   stop(): void {
-    if (this.#timer !== undefined) clearInterval(this.#timer);
-    this.#timer = undefined;
+    this.#ticker.stop();
     this.#unsubscribe();
   }
 
   /** One step of the state machine. Concurrent calls share the tick in progress. */
   tick(): Promise<void> {
-    this.#ticking ??= this.#tick().finally(() => {
-      this.#ticking = null;
-    });
-    return this.#ticking;
+    return this.#ticker.tick();
   }
 
   /** The current or last rollout, with the latest verdicts; null if none ever ran. */

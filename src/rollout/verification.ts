@@ -13,6 +13,7 @@
 // does not bump the state version every interval; after a restart the period resumes from its
 // persisted times, judged on the traffic seen since (the windows restart empty).
 import { randomUUID } from 'node:crypto';
+import { Ticker } from './ticker.ts';
 import { systemClock, type Clock } from '../domain.ts';
 import { TurnoutError } from '../errors.ts';
 import type { RoutingState, Transition, VerificationRecord, VerificationSample, VerificationVerdict, VerifySettings } from '../state/model.ts';
@@ -59,12 +60,10 @@ export class VerificationController {
   readonly #defaults: Partial<VerifySettings> | null;
   readonly #clock: Clock;
   readonly #logger: RolloutLogger;
-  readonly #tickMs: number;
+  readonly #ticker: Ticker;
   readonly #maxSpanSeconds: number;
   readonly #newId: () => string;
   readonly #leader: { readonly held: boolean; readonly id: string } | undefined;
-  #timer: NodeJS.Timeout | undefined;
-  #ticking: Promise<void> | null = null;
   /** Verdicts before this instant do not count (process start: windows restart empty). */
   #startedAt: number;
   #trackedId: string | null = null;
@@ -77,7 +76,7 @@ export class VerificationController {
     this.#defaults = options.defaults ?? null;
     this.#clock = options.clock ?? systemClock;
     this.#logger = options.logger ?? noopLogger;
-    this.#tickMs = options.tickMs ?? 1000;
+    this.#ticker = new Ticker(() => this.#tick(), options.tickMs ?? 1000, (err) => this.#logger.error({ err }, 'verification tick failed'));
     const fromSource = (options.windows as { windowSeconds?: unknown }).windowSeconds;
     this.#maxSpanSeconds = options.maxSpanSeconds ?? (typeof fromSource === 'number' && fromSource > 0 ? fromSource : 60);
     this.#newId = options.newId ?? (() => randomUUID().slice(0, 8));
@@ -94,26 +93,17 @@ export class VerificationController {
       this.#track(r);
       this.#logger.info({ verification: r.id, colour: r.colour, until: r.until }, `resuming the verification of ${r.colour} (until ${r.until})`);
     }
-    if (this.#timer === undefined) {
-      this.#timer = setInterval(() => {
-        this.tick().catch((err: unknown) => this.#logger.error({ err }, 'verification tick failed'));
-      }, this.#tickMs);
-      this.#timer.unref();
-    }
+    this.#ticker.start();
   }
 
   /** Stops the timer; the persisted period stays as it is (a restart, or the next leader, resumes it). */
   stop(): void {
-    if (this.#timer !== undefined) clearInterval(this.#timer);
-    this.#timer = undefined;
+    this.#ticker.stop();
   }
 
   /** One judging step. Concurrent calls share the tick in progress. */
   tick(): Promise<void> {
-    this.#ticking ??= this.#tick().finally(() => {
-      this.#ticking = null;
-    });
-    return this.#ticking;
+    return this.#ticker.tick();
   }
 
   /**

@@ -4,11 +4,10 @@
 // requests are translated (h2-request.ts) and go through the very same handleRequest.
 import http from 'node:http';
 import type { Http2ServerRequest, Http2ServerResponse, Http2Session } from 'node:http2';
-import type { Socket } from 'node:net';
 import type { TimeoutsConfig } from '../config/types.ts';
-import { ERRORS, errorBody, type ErrorCode } from '../errors.ts';
+import { ERRORS, errorBody } from '../errors.ts';
 import type { RequestHandler, UpgradeHandler } from '../proxy/data-plane.ts';
-import { answerOnSocket } from '../proxy/failure.ts';
+import { answerClientError } from '../proxy/listener.ts';
 import { armBodyTimeout } from '../proxy/slow-clients.ts';
 import { asHttp1Request } from './h2-request.ts';
 import { createSecureServer, type SecureServerOptions, type TlsListener } from './secure-server.ts';
@@ -57,11 +56,7 @@ export function createTlsProxyListener(
   // Also the HTTP/2 session idle timeout: a session without frames for clientIdleMs is closed.
   server.setTimeout(timeouts.clientIdleMs);
   server.on('upgrade', handlers.handleUpgrade);
-  server.on('clientError', (err: NodeJS.ErrnoException, socket: Socket) => {
-    const code: ErrorCode =
-      err.code === 'HPE_HEADER_OVERFLOW' ? 'TURNOUT_ERR_TOO_MANY_HEADERS' : err.code === 'ERR_HTTP_REQUEST_TIMEOUT' ? 'TURNOUT_ERR_REQUEST_TIMEOUT' : 'TURNOUT_ERR_BAD_REQUEST';
-    answerOnSocket(socket, code, errorBody(code));
-  });
+  server.on('clientError', answerClientError);
   // A session that errs (a flood, a protocol error) is the client's problem: node:http2 destroys
   // it; without a listener nothing else happens, so this only keeps that explicit.
   server.on('sessionError', (_err: Error, session: Http2Session) => session.destroy());
