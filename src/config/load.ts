@@ -9,6 +9,7 @@ import { TurnoutError } from '../errors.ts';
 import { configSchema } from './schema.ts';
 import type { TurnoutConfig } from './types.ts';
 import { INVALID, validate, type ConfigIssue } from './validate.ts';
+import { servicesTopSchema, usesServices, validateServices } from './services.ts';
 
 export type { ConfigIssue } from './validate.ts';
 
@@ -33,11 +34,27 @@ export class ConfigError extends TurnoutError {
  */
 export function parseConfig(raw: unknown, source: string, env: NodeJS.ProcessEnv = process.env): TurnoutConfig {
   const issues: ConfigIssue[] = [];
+  // CONTRACT §10: `services:` instead of the top-level upstreams + routing (config/services.ts).
+  if (usesServices(raw)) return parseServicesConfig(raw, source, env, issues);
   const result = validate(configSchema, raw, '', { env, issues });
   // The result is partial when some fields were invalid; cross-field rules check what is there.
   if (result !== INVALID) crossCheck(result as Built<TurnoutConfig>, issues);
   if (issues.length > 0) throw new ConfigError(source, issues);
   return deepFreeze(result) as TurnoutConfig;
+}
+
+function parseServicesConfig(raw: Record<string, unknown> & { services: unknown }, source: string, env: NodeJS.ProcessEnv, issues: ConfigIssue[]): TurnoutConfig {
+  const { services: _services, upstreams: _upstreams, routing: _routing, ...rest } = raw;
+  const result = validate(servicesTopSchema, rest, '', { env, issues }) as Built<TurnoutConfig> | typeof INVALID;
+  const services = validateServices(raw, result === INVALID ? undefined : (result.shadow as TurnoutConfig['shadow']), env, issues);
+  if (result === INVALID || services === INVALID) throw new ConfigError(source, issues);
+  // The first service fills the single-service fields, so every part that reads one service
+  // (the unprefixed admin routes, older embedders) sees it.
+  const first = services[0]!;
+  const config = { ...result, upstreams: first.upstreams, routing: first.routing, services };
+  crossCheck({ ...config, routing: undefined }, issues);
+  if (issues.length > 0) throw new ConfigError(source, issues);
+  return deepFreeze(config) as TurnoutConfig;
 }
 
 /** Reads a config file (`.json` → JSON, anything else → YAML) and parses it with parseConfig. */

@@ -1,6 +1,7 @@
 // The validated, defaulted, deep-frozen static configuration (CONTRACT §2).
 // Produced only by config/load.ts; everything downstream receives it read-only.
 import type { Colour, Weight } from '../domain.ts';
+import type { ServiceConfig } from './services.ts';
 
 export interface ListenConfig {
   readonly host: string;
@@ -198,4 +199,10 @@ export interface TurnoutConfig {
   readonly notify: NotifyConfig;
   /** Optional in the type so hand-built test configs keep compiling; the loader always fills it. */
   readonly shadow?: ShadowConfig;
+  /**
+   * CONTRACT §10: set only by a `services:` config (then `upstreams` and `routing` above are the
+   * first service's). Read it through config/services.ts servicesOf(), which also gives a §2
+   * config its one service `default`.
+   */
+  readonly services?: readonly ServiceConfig[];
 }

@@ -23,6 +23,8 @@ import { RedisStore } from './redis-store.ts';
 export interface FleetOptions {
   readonly url: string;
   readonly prefix: string;
+  /** CONTRACT §10: whose state, events, acks, telemetry and lease (fleet/keys.ts); default `default`. */
+  readonly service?: string;
   /** Empty: `<hostname>-<pid>-<random>`. */
   readonly replica?: string;
   readonly leaseMs: number;
@@ -96,11 +98,11 @@ export class Fleet {
     this.#options = options;
     this.#clock = options.clock ?? systemClock;
     this.id = options.replica || defaultReplicaId();
-    this.keys = fleetKeys(options.prefix);
+    this.keys = fleetKeys(options.prefix, options.service);
     this.connection = connection;
     this.#sub = sub;
     this.startedAt = new Date(this.#clock.now()).toISOString();
-    this.store = new RedisStore({ connection, prefix: options.prefix, replica: this.id });
+    this.store = new RedisStore({ connection, prefix: options.prefix, replica: this.id, ...(options.service ? { service: options.service } : {}) });
     this.lease = new Lease({
       connection,
       key: this.keys.leader,
