@@ -53,24 +53,22 @@ const MATCH_ALL: ServiceMatchConfig = Object.freeze({ hosts: Object.freeze([]) a
  */
 export function servicesOf(config: TurnoutConfig): readonly ServiceConfig[] {
   if (config.services !== undefined && config.services.length > 0) return config.services;
-  return [defaultService(config)];
-}
-
-const defaults = new WeakMap<TurnoutConfig, ServiceConfig>();
-function defaultService(config: TurnoutConfig): ServiceConfig {
-  let service = defaults.get(config);
-  if (service === undefined) {
-    service = Object.freeze({
+  let list = defaults.get(config);
+  if (list === undefined) {
+    const service: ServiceConfig = Object.freeze({
       name: DEFAULT_SERVICE_NAME,
       match: MATCH_ALL,
       upstreams: config.upstreams,
       routing: config.routing,
       shadow: config.shadow ?? SHADOW_FALLBACK,
     });
-    defaults.set(config, service);
+    list = Object.freeze([service]);
+    defaults.set(config, list);
   }
-  return service;
+  return list;
 }
+
+const defaults = new WeakMap<TurnoutConfig, readonly ServiceConfig[]>();
 
 // --- validation ------------------------------------------------------------------------------
 
