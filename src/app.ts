@@ -157,6 +157,7 @@ export async function buildApp(config: TurnoutConfig, options: AppOptions = {}):
   const serviceConfigs = servicesOf(config);
   const stampService = config.services !== undefined;
   const runtimes: ServiceRuntime[] = [];
+  const replicaId = fleetModules === null ? '' : config.fleet.replica || fleetModules[0].defaultReplicaId();
   const closeRuntimes = async () => {
     await Promise.all(runtimes.map((r) => r.state.close().catch(() => {})));
     await Promise.all(runtimes.map((r) => r.fleet?.close()));
@@ -171,7 +172,10 @@ export async function buildApp(config: TurnoutConfig, options: AppOptions = {}):
               url: config.state.url ?? '',
               prefix: config.state.key,
               service: service.name,
-              replica: config.fleet.replica,
+              // One heartbeat per replica: the first service's Fleet writes it.
+              heartbeat: runtimes.length === 0,
+              // One id for the replica, whichever service: acks and heartbeats must agree.
+              replica: replicaId,
               leaseMs: config.fleet.leaseMs,
               heartbeatMs: config.fleet.heartbeatMs,
               convergeTimeoutMs: config.fleet.convergeTimeoutMs,

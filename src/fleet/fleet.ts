@@ -25,6 +25,12 @@ export interface FleetOptions {
   readonly prefix: string;
   /** CONTRACT §10: whose state, events, acks, telemetry and lease (fleet/keys.ts); default `default`. */
   readonly service?: string;
+  /**
+   * Whether this Fleet writes the replica's heartbeat (default true). With several services a
+   * replica has one Fleet per service and only the first one beats, so the replica's
+   * `appliedVersion` is one service's and does not flap between them.
+   */
+  readonly heartbeat?: boolean;
   /** Empty: `<hostname>-<pid>-<random>`. */
   readonly replica?: string;
   readonly leaseMs: number;
@@ -252,8 +258,10 @@ export class Fleet {
     await this.lease.stop();
     for (const w of this.#waiters) w.done();
     // Leave at once rather than when the heartbeat expires.
-    await this.connection.run(['DEL', this.keys.heartbeat(this.id)]).catch(() => {});
-    await this.connection.run(['SREM', this.keys.replicas, this.id]).catch(() => {});
+    if (this.#options.heartbeat !== false) {
+      await this.connection.run(['DEL', this.keys.heartbeat(this.id)]).catch(() => {});
+      await this.connection.run(['SREM', this.keys.replicas, this.id]).catch(() => {});
+    }
     await this.#sub.close();
     await this.connection.close();
   }
@@ -309,8 +317,10 @@ export class Fleet {
       workers: this.#options.workers ?? 1,
     };
     try {
-      await this.connection.run(['SET', this.keys.heartbeat(this.id), JSON.stringify(hb), 'PX', String(this.#options.heartbeatMs * 3)]);
-      await this.connection.run(['SADD', this.keys.replicas, this.id]);
+      if (this.#options.heartbeat !== false) {
+        await this.connection.run(['SET', this.keys.heartbeat(this.id), JSON.stringify(hb), 'PX', String(this.#options.heartbeatMs * 3)]);
+        await this.connection.run(['SADD', this.keys.replicas, this.id]);
+      }
       const stored = await this.connection.run<string | null>(['HGET', this.keys.state, 'version']);
       // No state, or an older one than ours (a lagging replica wrote back first): highest wins.
       if (stored === null || Number(stored) < state.state.version) await this.#writeBack();

@@ -23,10 +23,11 @@ if (missing !== null) {
     const replica = (id: string) =>
       startServices(t, services(shop, api), {
         state: { store: 'redis', url: redis.url, key: 'svcfleet' },
+        // b: an automatic replica id, shared by its per-service fleets.
         fleet: { replica: id, heartbeatMs: 200, leaseMs: 600, convergeTimeoutMs: 2000 },
       });
     const a = await replica('a');
-    const b = await replica('b');
+    const b = await replica('');
 
     await a.app.services.get('api')!.state.setWeight(100, { actor: 'test' });
     await a.app.services.get('shop')!.state.flip({ actor: 'test' });
@@ -51,7 +52,12 @@ if (missing !== null) {
     t.same(shopEvents.map((e) => [e.service, e.action, (e as { replica?: string }).replica]), [['shop', 'flip', 'a'], ['shop', 'flip', 'a']]);
     const apiEvents = await bApi.state.events(10);
     t.same(apiEvents.map((e) => [e.service, e.action]), [['api', 'weight']]);
-    // The per-service fleet converges per service.
+    // The per-service fleet converges per service; the replica list has each replica once.
     t.match(await a.app.services.get('api')!.fleet!.converge(1), { applied: 2, replicas: 2 });
+    await bApi.state.setWeight(0, { actor: 'test' });
+    t.match(await bApi.fleet!.converge(2), { applied: 2, replicas: 2, lagging: [] }, 'a write on b (automatic id) converges on both');
+    const replicas = await a.app.fleet!.replicas();
+    t.equal(replicas.length, 2, 'two replicas, not one per service');
+    t.equal(new Set([...b.app.services.values()].map((r) => r.fleet!.id)).size, 1, 'one id per replica');
   });
 }
