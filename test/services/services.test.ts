@@ -1,6 +1,8 @@
 // CONTRACT §10 end to end: one Turnout, several services matched by host and path, each with its
 // own blue/green pair, state, rollout, telemetry and events. Real upstreams, the real proxy.
 import t from 'tap';
+import { Writable } from 'node:stream';
+import pino from 'pino';
 import { Agent } from 'undici';
 import { rawExchange } from '../helpers/raw-http.ts';
 import { decide } from '../../src/routing/decide.ts';
@@ -162,4 +164,38 @@ t.test('a rollout of one service while the other is flipped; events name their s
   // The unprefixed admin API still answers for the first service (svc-api wires the rest).
   const state = await (await fetch(`${admin}/api/v1/state`, { headers: { authorization: `Bearer ${TOKEN}` } })).json() as { active: string };
   t.equal(state.active, 'green');
+});
+
+t.test('the access log names the service; an upgrade no service matches gets 404 on the socket', async (t) => {
+  const lines: Record<string, unknown>[] = [];
+  const stream = new Writable({
+    write(chunk: Buffer, _enc, done) {
+      for (const line of chunk.toString().split('\n').filter(Boolean)) lines.push(JSON.parse(line) as Record<string, unknown>);
+      done();
+    },
+  });
+  const shop = await pair(t, 'shop');
+  const api = await pair(t, 'api');
+  const { proxy } = await startServices(
+    t,
+    {
+      shop: { match: { hosts: ['shop.test'] }, upstreams: shop.upstreams },
+      api: { match: { hosts: ['api.test'] }, upstreams: api.upstreams },
+    },
+    { log: { access: true } },
+    { logger: pino({ level: 'info' }, stream) },
+  );
+  await get(proxy, 'shop.test', '/one');
+  await get(proxy, 'api.test', '/two');
+  const access = lines.filter((l) => l.msg === 'access').map((l) => [l.service, l.url, l.colour]);
+  t.same(access, [['shop', '/one', 'blue'], ['api', '/two', 'blue']]);
+
+  const port = Number(new URL(proxy).port);
+  const upgrade = (host: string) =>
+    rawExchange(port, `GET /ws HTTP/1.1\r\nHost: ${host}\r\nConnection: Upgrade\r\nUpgrade: websocket\r\nSec-WebSocket-Version: 13\r\nSec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\n\r\n`);
+  const miss = await upgrade('nowhere.test');
+  t.match(miss, /^HTTP\/1\.1 404 Not Found\r\n/);
+  t.match(miss, /"message":"no service matches this host and path"/);
+  t.notMatch(miss, /colour/);
+  t.equal(served(shop.blue).filter((r) => r.url === '/ws').length + served(api.blue).filter((r) => r.url === '/ws').length, 0, 'no upstream saw it');
 });
