@@ -5,6 +5,7 @@ import { Writable } from 'node:stream';
 import pino from 'pino';
 import { Agent } from 'undici';
 import { rawExchange } from '../helpers/raw-http.ts';
+import { checkWithTool } from '../helpers/tools.ts';
 import { decide } from '../../src/routing/decide.ts';
 import { get, pair, served, startServices, TOKEN } from './helpers.ts';
 
@@ -161,6 +162,7 @@ t.test('a rollout of one service while the other is flipped; events name their s
       if (!line.includes('service="')) t.fail(`a per-service series without service: ${line}`);
     }
   }
+  await checkWithTool(t, 'promtool accepts /metrics with the service label', 'promtool', ['check', 'metrics'], metrics);
   // The unprefixed admin API still answers for the first service (svc-api wires the rest).
   const state = await (await fetch(`${admin}/api/v1/state`, { headers: { authorization: `Bearer ${TOKEN}` } })).json() as { active: string };
   t.equal(state.active, 'green');
