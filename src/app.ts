@@ -158,9 +158,14 @@ export async function buildApp(config: TurnoutConfig, options: AppOptions = {}):
   const stampService = config.services !== undefined;
   const runtimes: ServiceRuntime[] = [];
   const replicaId = fleetModules === null ? '' : config.fleet.replica || fleetModules[0].defaultReplicaId();
+  /** The first service's Fleet owns the Redis connections the others share: it closes last. */
+  const closeFleets = async () => {
+    await Promise.all(runtimes.slice(1).map((r) => r.fleet?.close()));
+    await runtimes[0]?.fleet?.close();
+  };
   const closeRuntimes = async () => {
     await Promise.all(runtimes.map((r) => r.state.close().catch(() => {})));
-    await Promise.all(runtimes.map((r) => r.fleet?.close()));
+    await closeFleets();
   };
   try {
     for (const service of serviceConfigs) {
@@ -172,8 +177,10 @@ export async function buildApp(config: TurnoutConfig, options: AppOptions = {}):
               url: config.state.url ?? '',
               prefix: config.state.key,
               service: service.name,
-              // One heartbeat per replica: the first service's Fleet writes it.
+              // One heartbeat per replica: the first service's Fleet writes it; the others
+              // share its two Redis connections and its replica id.
               heartbeat: runtimes.length === 0,
+              ...(runtimes[0]?.fleet ? { share: runtimes[0].fleet } : {}),
               // One id for the replica, whichever service: acks and heartbeats must agree.
               replica: replicaId,
               leaseMs: config.fleet.leaseMs,
@@ -476,7 +483,7 @@ export async function buildApp(config: TurnoutConfig, options: AppOptions = {}):
     await Promise.all(runtimes.map((r) => r.shadow.close()));
     await Promise.all(runtimes.map((r) => r.state.close()));
     for (const r of runtimes) r.fleetTelemetry?.stop();
-    await Promise.all(runtimes.map((r) => r.fleet?.close()));
+    await closeFleets();
   }
 
   return app;

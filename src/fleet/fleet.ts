@@ -31,6 +31,12 @@ export interface FleetOptions {
    * `appliedVersion` is one service's and does not flap between them.
    */
   readonly heartbeat?: boolean;
+  /**
+   * Another Fleet of this replica (CONTRACT §10: one per service) whose two Redis connections and
+   * replica id this one uses; it neither opens nor closes connections of its own. Close it before
+   * the one it shares.
+   */
+  readonly share?: Fleet;
   /** Empty: `<hostname>-<pid>-<random>`. */
   readonly replica?: string;
   readonly leaseMs: number;
@@ -103,7 +109,7 @@ export class Fleet {
   private constructor(options: FleetOptions, connection: RedisConnection, sub: RedisConnection) {
     this.#options = options;
     this.#clock = options.clock ?? systemClock;
-    this.id = options.replica || defaultReplicaId();
+    this.id = options.share?.id ?? (options.replica || defaultReplicaId());
     this.keys = fleetKeys(options.prefix, options.service);
     this.connection = connection;
     this.#sub = sub;
@@ -121,6 +127,13 @@ export class Fleet {
 
   /** Connects both connections (fails naming the URL when Redis cannot be reached). */
   static async open(options: FleetOptions): Promise<Fleet> {
+    const share = options.share;
+    if (share !== undefined) {
+      const fleet = new Fleet(options, share.connection, share.#sub);
+      share.connection.onUpChange((up) => fleet.#onUpChange(up));
+      fleet.#connectedOnce = true;
+      return fleet;
+    }
     const warn = (what: string) => (err: Error) => options.logger?.warn({ err: err.message }, `redis ${what} connection: ${err.message}`);
     const connection = new RedisConnection({ url: options.url, onError: warn('command') });
     const sub = new RedisConnection({ url: options.url, onError: warn('subscriber') });
@@ -261,6 +274,11 @@ export class Fleet {
     if (this.#options.heartbeat !== false) {
       await this.connection.run(['DEL', this.keys.heartbeat(this.id)]).catch(() => {});
       await this.connection.run(['SREM', this.keys.replicas, this.id]).catch(() => {});
+    }
+    if (this.#options.share !== undefined) {
+      // The connections are the other Fleet's: only stop listening on this service's channels.
+      await this.#sub.client.unsubscribe([this.keys.commits, this.keys.acks]).catch(() => {});
+      return;
     }
     await this.#sub.close();
     await this.connection.close();

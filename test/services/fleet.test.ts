@@ -59,16 +59,20 @@ if (missing !== null) {
     // Fleet-wide telemetry per service: what a served reaches b's view of the same service only.
     for (let i = 0; i < 6; i++) await get(a.proxy, 'api.test', `/t${i}`);
     for (let i = 0; i < 4; i++) await get(a.proxy, 'shop.test', `/t${i}`);
-    for (const r of a.app.services.values()) r.fleetTelemetry!.flush();
+    for (const r of [...a.app.services.values(), ...b.app.services.values()]) r.fleetTelemetry!.flush();
     const count = (name: string) => {
       const view = b.app.services.get(name)!.fleetTelemetry!.upstreams();
       return view.colours.blue.requests + view.colours.green.requests;
     };
-    await waitFor(() => count('api') >= 6 && count('shop') >= 4, 'b to see a\'s per-service telemetry', 5000, 20);
+    await waitFor(() => count('api') >= 7 && count('shop') >= 5, 'b to see a\'s per-service telemetry', 5000, 20);
     t.equal(count('api'), 6 + 1, "b's api view: a's six plus b's own request to api");
     t.equal(count('shop'), 4 + 1, "b's shop view: a's four plus b's own request to shop");
     const replicas = await a.app.fleet!.replicas();
     t.equal(replicas.length, 2, 'two replicas, not one per service');
     t.equal(new Set([...b.app.services.values()].map((r) => r.fleet!.id)).size, 1, 'one id per replica');
+    t.equal(new Set([...b.app.services.values()].map((r) => r.fleet!.connection)).size, 1, 'one command connection per replica, whatever the number of services');
+    // Two replicas × (a command and a subscriber connection), plus this test's own view of them.
+    const clients = (await run<string>(['CLIENT', 'LIST'])).trim().split('\n').length;
+    t.ok(clients <= 5, `${clients} Redis clients for 2 replicas × 2 services`);
   });
 }
