@@ -94,6 +94,11 @@ export interface ServiceScope {
 const MAX_NAME = 64;
 
 const errorRef = (description: string) => ({ $ref: 'Error#', description });
+/** A status's documented meaning, and one more. */
+const also = (documented: unknown, more: string) => {
+  const before = (documented as { description?: unknown } | undefined)?.description;
+  return typeof before === 'string' ? `${before}; or ${more}` : more;
+};
 
 export function prefixedScope(directory: ServiceDirectory, options: { converge?: ConvergeFn; tagEvents: boolean }): ServiceScope {
   return {
@@ -118,7 +123,7 @@ export function prefixedScope(directory: ServiceDirectory, options: { converge?:
           required: ['service'],
           properties: { service: { type: 'string', description: 'the service name (a key of `services:`; `default` for a single-service config)' } },
         },
-        response: { ...s.response, 404: errorRef('no such service (or the route\'s resource does not exist)') },
+        response: { ...s.response, 404: errorRef(also(s.response?.[404], 'no such service')) },
       } as S;
     },
   };
@@ -141,7 +146,7 @@ export function unprefixedScope(directory: ServiceDirectory, options: { converge
     doc<S extends object>(schema: S): S {
       if (only !== undefined) return schema;
       const s = schema as { response?: Record<string, unknown> };
-      return { ...schema, response: { ...s.response, 400: errorRef('several services: name one under /api/v1/services/{service}/…, or a body or header that is not valid') } } as S;
+      return { ...schema, response: { ...s.response, 400: errorRef(also(s.response?.[400], 'several services: name one under /api/v1/services/{service}/…')) } } as S;
     },
   };
 }
