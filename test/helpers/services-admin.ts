@@ -32,6 +32,8 @@ export interface ServiceParts {
 
 export interface ServicesAdmin {
   url: string;
+  /** The bearer token (helpers/admin.ts's TEST_TOKEN). */
+  token: string;
   app: FastifyInstance;
   services: Record<string, ServiceParts>;
   call(method: string, path: string, options?: CallOptions): Promise<CallResult>;
@@ -94,6 +96,7 @@ export async function startServicesAdmin(
   t.teardown(() => app.close());
   return {
     url,
+    token: TEST_TOKEN,
     app,
     services,
     async call(method, path, callOptions = {}) {
