@@ -313,3 +313,11 @@ t.test('one service in the list: the unprefixed routes act on it, and the prefix
   t.equal(fleet.json.version, 2);
   t.notOk('versions' in fleet.json, 'one service: the §4 shape');
 });
+
+t.test('the service list must be non-empty with unique names', async (t) => {
+  const { buildAdminServer } = await import('../../src/admin/server.ts');
+  const { admin } = await twoServices(t);
+  const shop = admin.services.shop!.service;
+  await t.rejects(buildAdminServer({ token: 'a-token-of-enough-length', isReady: () => true, services: [] }), { code: 'TURNOUT_ERR_CONFIG', message: /at least one service/ });
+  await t.rejects(buildAdminServer({ token: 'a-token-of-enough-length', isReady: () => true, services: [shop, shop] }), { code: 'TURNOUT_ERR_CONFIG', message: /service "shop" is given twice/ });
+});
