@@ -115,9 +115,10 @@ export function prefixedScope(directory: ServiceDirectory, options: { converge?:
       return service;
     },
     doc<S extends object>(schema: S): S {
-      const s = schema as { params?: unknown; response?: Record<string, unknown> };
+      const s = schema as { tags?: readonly string[]; response?: Record<string, unknown> };
       return {
         ...schema,
+        tags: [...(s.tags ?? []), 'services'],
         params: {
           type: 'object',
           required: ['service'],
