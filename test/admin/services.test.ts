@@ -321,3 +321,20 @@ t.test('the service list must be non-empty with unique names', async (t) => {
   await t.rejects(buildAdminServer({ token: 'a-token-of-enough-length', isReady: () => true, services: [] }), { code: 'TURNOUT_ERR_CONFIG', message: /at least one service/ });
   await t.rejects(buildAdminServer({ token: 'a-token-of-enough-length', isReady: () => true, services: [shop, shop] }), { code: 'TURNOUT_ERR_CONFIG', message: /service "shop" is given twice/ });
 });
+
+t.test('the whole app (a §2 config): one service `default`, the same state under both prefixes, events carrying it', async (t) => {
+  const { startApp } = await import('../helpers/app.ts');
+  const { startUpstream } = await import('../helpers/upstream.ts');
+  const blue = await startUpstream(t, 'blue');
+  const green = await startUpstream(t, 'green');
+  const running = await startApp(t, { upstreams: { blue: { targets: [blue.url] }, green: { targets: [green.url] } } }, { background: false });
+  const list = (await (await running.api('/api/v1/services')).json()) as { services: { name: string; match: unknown; version: number }[] };
+  t.same(list.services.map((s) => [s.name, s.match, s.version]), [['default', { hosts: [], pathPrefix: '/' }, 0]]);
+  const put = await running.api('/api/v1/services/default/canary', { method: 'PUT', body: JSON.stringify({ weight: 7 }) });
+  t.equal(put.status, 200);
+  t.match(await (await running.api('/api/v1/state')).json(), { version: 1, canary: { weight: 7 } }, 'the unprefixed route reads the same service');
+  t.equal(running.app.state.state.weight, 7);
+  const events = (await (await running.api('/api/v1/events')).json()) as { service: string; action: string }[];
+  t.same(events.map((e) => `${e.service} ${e.action}`), ['default weight']);
+  t.equal((await running.api('/api/v1/services/shop/state')).status, 404);
+});
