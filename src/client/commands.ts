@@ -44,9 +44,9 @@ export const CHANGE_OPTIONS = {
   actor: { type: 'string' },
 } as const satisfies OptionSpecs;
 
-export const COMMON_HELP = `  --admin URL   admin API (default ${DEFAULT_ADMIN_URL}); token from TURNOUT_ADMIN_TOKEN
-  --service NAME  the service to act on (CONTRACT §10; default $TURNOUT_SERVICE, else the only one)
-  --json        print the API's JSON instead of a summary`;
+export const COMMON_HELP = `  --service NAME    the service to act on (CONTRACT §10; default $TURNOUT_SERVICE, else the only one)
+  --admin URL       admin API (default ${DEFAULT_ADMIN_URL}); token from TURNOUT_ADMIN_TOKEN
+  --json            print the API's JSON instead of a summary`;
 
 export interface ParsedCommand {
   readonly values: Record<string, string | boolean | undefined>;
