@@ -19,6 +19,7 @@ import type { VerificationController } from './rollout/verification.ts';
 import { notifyStateChanges } from './notify/state-webhooks.ts';
 import { WebhookNotifier } from './notify/webhooks.ts';
 import { buildAdminServer } from './admin/server.ts';
+import type { AdminService } from './admin/services.ts';
 import type { OverrideLinks } from './admin/routes-override-links.ts';
 import { signOverride } from './routing/override-token.ts';
 import { OVERRIDE_LINK_PATH } from './proxy/override-link.ts';
@@ -359,20 +360,29 @@ export async function buildApp(config: TurnoutConfig, options: AppOptions = {}):
         }
       : undefined;
   if (fleet && fleetModules) fleetModules[2].registerFleetMetrics(metricsRegistry, fleet);
+  // CONTRACT §10: the admin API serves a list of services (admin/services.ts); a §2 config is
+  // the one service `default`, matching every request. Services add one entry each.
+  const services: AdminService[] = [
+    {
+      name: DEFAULT_SERVICE,
+      match: { hosts: [], pathPrefix: '/' },
+      state,
+      sticky: config.routing.sticky,
+      rolloutSummary: () => rollouts.summary(),
+      telemetry: fleetTelemetry ?? telemetry,
+      rollouts,
+      verification,
+      shadow,
+      ...(overrideLinks ? { overrideLinks } : {}),
+    },
+  ];
   const admin = await buildAdminServer({
     allowedHosts: config.admin.allowedHosts,
     adminHost: config.admin.host,
-    ...(overrideLinks ? { overrideLinks } : {}),
     token: config.admin.token,
-    state,
+    services,
     isReady,
-    sticky: config.routing.sticky,
-    rolloutSummary: () => rollouts.summary(),
-    telemetry: fleetTelemetry ?? telemetry,
     metricsRegistry,
-    rollouts,
-    verification,
-    shadow,
     logger,
     ...(fleet
       ? { fleet, converge: (version: number) => fleet.converge(version) }

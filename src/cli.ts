@@ -7,7 +7,7 @@ import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
 import { AdminClientError } from './client/admin-client.ts';
 import type { CliIO, CommandSpec } from './client/commands.ts';
-import { eventsCommand, flipCommand, rollbackCommand, statusCommand, UsageError, weightCommand } from './client/commands.ts';
+import { eventsCommand, flipCommand, rollbackCommand, servicesCommand, statusCommand, UsageError, weightCommand } from './client/commands.ts';
 import { pinTickObjectShape } from './runtime/tick-shape.ts';
 
 const serveCommand: CommandSpec = {
@@ -85,6 +85,7 @@ export const COMMANDS: Readonly<Record<string, CommandSpec>> = {
   flip: flipCommand,
   rollback: rollbackCommand,
   events: eventsCommand,
+  services: servicesCommand,
   shadow: lazyCommand('shadow status | set N', 'Shadow comparison: mirror N% of the active colour\'s requests to the idle colour and compare.', () => import('./client/shadow-commands.ts').then((m) => m.shadowCommand)),
   rollout: lazyCommand('rollout start --steps W:H,... | status | pause | resume | promote | abort', 'Progressive rollouts: steps of weight and hold, judged by analysis.', () => import('./client/rollout-commands.ts').then((m) => m.rolloutCommand)),
 };
@@ -108,7 +109,7 @@ usage:
 ${lines.join('\n')}
 
 Admin commands talk to --admin URL (default $TURNOUT_ADMIN_URL, else http://127.0.0.1:9901)
-with the token from TURNOUT_ADMIN_TOKEN. Add --json for machine-readable output, --help after a command for its options.
+with the token from TURNOUT_ADMIN_TOKEN; --service NAME (or $TURNOUT_SERVICE) picks the service when there are several. Add --json for machine-readable output, --help after a command for its options.
 turnout --version prints the version.
 `;
 }

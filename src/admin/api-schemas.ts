@@ -114,6 +114,7 @@ export const AuditEvent = {
     to: colourWeight,
     actor: { type: 'string' },
     reason: { type: 'string' },
+    service: { type: 'string', description: 'CONTRACT §10: the service the event belongs to (`default` for a single-service config)' },
   }),
 } as const;
 

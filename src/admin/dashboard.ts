@@ -68,6 +68,7 @@ export const DASHBOARD_MODULES: readonly string[] = Object.freeze([
   'poll.js',
   'token.js',
   'actions.js',
+  'services.js',
 ]);
 
 /** The served name → where the file is. Anything not listed here is a 404: no path ever reaches the disk. */

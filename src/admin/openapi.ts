@@ -21,7 +21,7 @@ export async function openapi(app: FastifyInstance): Promise<void> {
       info: {
         title: 'Turnout admin API',
         version,
-        description: 'CONTRACT §4. Every /api/* route needs Authorization: Bearer <token>; errors are { statusCode, code, error, message }.',
+        description: 'CONTRACT §4 and §10 (each service\'s routes under /api/v1/services/{service}/…; the unprefixed ones act on the only service). Every /api/* route needs Authorization: Bearer <token>; errors are { statusCode, code, error, message }.',
         license: { name: 'MIT', identifier: 'MIT' },
       },
       components: { securitySchemes: { bearer: { type: 'http', scheme: 'bearer', description: 'admin.token' } } },
@@ -33,6 +33,7 @@ export async function openapi(app: FastifyInstance): Promise<void> {
         { name: 'upstreams', description: 'health and traffic of the targets' },
         { name: 'overrides', description: 'signed override links' },
         { name: 'probes', description: 'public: liveness, readiness, metrics' },
+        { name: 'services', description: 'CONTRACT §10: every route of a service also lives under /api/v1/services/{service}/…' },
       ],
     },
     // Components named by their $id (State, Rollout, Error …), not def-0, def-1.

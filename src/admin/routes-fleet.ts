@@ -2,7 +2,7 @@
 // store there is one entry, this process. Behind the bearer check like every /api/* route.
 import { routeDocs } from './api-schemas.ts';
 import type { FastifyInstance } from 'fastify';
-import type { AdminDeps } from './server.ts';
+import type { ServiceDirectory } from './services.ts';
 
 export interface ReplicaEntry {
   readonly id: string;
@@ -35,12 +35,18 @@ export function loneReplica(id: string, startedAt: string, appliedVersion: () =>
   };
 }
 
-export async function fleetRoutes(app: FastifyInstance, opts: { deps: AdminDeps }): Promise<void> {
-  const { deps } = opts;
+/**
+ * `version`: the only service's version (CONTRACT §4); with several services (§10), each has its own
+ * counter, so `version` is the highest of them and `versions` gives each by name.
+ */
+export async function fleetRoutes(app: FastifyInstance, opts: { directory: ServiceDirectory; fleet?: FleetSource }): Promise<void> {
+  const { directory } = opts;
+  const first = directory.list[0]!;
+  const fleet = opts.fleet ?? loneReplica('local', new Date(0).toISOString(), () => first.state.state.version);
   app.get('/api/v1/fleet', { schema: routeDocs.fleet }, async () => {
-    const replicas = deps.fleet
-      ? await deps.fleet.replicas()
-      : await loneReplica('local', new Date(0).toISOString(), () => deps.state.state.version).replicas();
-    return { version: deps.state.state.version, replicas };
+    const replicas = await fleet.replicas();
+    if (directory.list.length === 1) return { version: first.state.state.version, replicas };
+    const versions = Object.fromEntries(directory.list.map((s) => [s.name, s.state.state.version]));
+    return { version: Math.max(...Object.values(versions)), versions, replicas };
   });
 }

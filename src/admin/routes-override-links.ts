@@ -5,7 +5,7 @@
 // secret honours it, and it cannot be revoked before it expires except by changing the secret.
 import type { FastifyInstance } from 'fastify';
 import { TurnoutError } from '../errors.ts';
-import type { AdminDeps } from './server.ts';
+import type { ServiceScope } from './services.ts';
 import { ensureSharedSchemas, routeDocs } from './api-schemas.ts';
 
 export type OverrideLinkValue = 'blue' | 'green' | 'canary' | 'stable';
@@ -43,10 +43,12 @@ interface OverrideLinkBody {
   baseUrl?: string;
 }
 
-export async function overrideLinkRoutes(app: FastifyInstance, opts: { deps: AdminDeps }): Promise<void> {
-  const links = opts.deps.overrideLinks;
+/** The override-link route of one service (its routing.override secret; path relative to the mounting: services.ts). */
+export async function overrideLinkRoutes(app: FastifyInstance, opts: { scope: ServiceScope }): Promise<void> {
+  const { scope } = opts;
   ensureSharedSchemas(app);
-  app.post<{ Body: OverrideLinkBody }>('/api/v1/override-links', { schema: { ...routeDocs.overrideLinks, body: overrideLinkBody } }, async (request, reply) => {
+  app.post<{ Body: OverrideLinkBody }>('/override-links', { schema: scope.doc({ ...routeDocs.overrideLinks, body: overrideLinkBody }) }, async (request, reply) => {
+    const links = scope.resolve(request).overrideLinks;
     if (links === undefined) {
       throw new TurnoutError('TURNOUT_ERR_CONFLICT', 'signed override links are off: set routing.override.secret (and keep routing.override.enabled)');
     }

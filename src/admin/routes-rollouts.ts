@@ -6,12 +6,12 @@
 //
 // The rollout body is validated by rollout/spec.ts rather than a JSON schema: it checks
 // relations between fields (weights increasing) and names the field in every message.
-import type { FastifyInstance } from 'fastify';
+import type { FastifyInstance, FastifyRequest } from 'fastify';
 import { TurnoutError } from '../errors.ts';
 import type { RolloutController } from '../rollout/controller.ts';
 import { changeMeta } from './routes-state.ts';
 import { actionBody, MAX_REASON } from './schemas.ts';
-import type { AdminDeps } from './server.ts';
+import type { AdminService, ServiceScope } from './services.ts';
 import { ensureSharedSchemas, rolloutBodyDoc, routeDocs } from './api-schemas.ts';
 
 /** What the routes need of the controller (RolloutController satisfies it). */
@@ -29,37 +29,45 @@ function takeReason(body: unknown): { spec: unknown; reason: string | undefined 
   return { spec, reason };
 }
 
-export async function rolloutRoutes(app: FastifyInstance, opts: { deps: AdminDeps }): Promise<void> {
-  const rollouts = opts.deps.rollouts as RolloutApi | undefined;
-  if (rollouts === undefined) return;
-  // GET /api/v1/state's `rollout` field, unless the composition root supplied its own.
-  opts.deps.rolloutSummary ??= () => rollouts.summary();
+/** The rollout routes of one service (paths relative to the mounting: services.ts); they exist when a service has a controller. */
+export async function rolloutRoutes(app: FastifyInstance, opts: { scope: ServiceScope }): Promise<void> {
+  const { scope } = opts;
+  if (!scope.services.some((s) => s.rollouts !== undefined)) return;
+  const doc = <S extends object>(schema: S) => scope.doc(schema);
+  const rolloutsOf = (request: FastifyRequest): { service: AdminService; rollouts: RolloutApi } => {
+    const service = scope.resolve(request);
+    if (service.rollouts === undefined) throw new TurnoutError('TURNOUT_ERR_NOT_FOUND', `service "${service.name}" has no rollout controller`);
+    return { service, rollouts: service.rollouts };
+  };
   // In a fleet a rollout change, like any change, answers once every live replica applied it.
-  const converged = async <T extends object>(view: T): Promise<T> => {
-    const { converge, state } = opts.deps;
-    return converge ? { ...view, converged: await converge(state.state.version) } : view;
+  const converged = async <T extends object>(service: AdminService, view: T): Promise<T> => {
+    return scope.converge ? { ...view, converged: await scope.converge(service.state.state.version, service.name) } : view;
   };
 
   ensureSharedSchemas(app);
-  app.post('/api/v1/rollouts', { schema: { ...routeDocs.createRollout, body: rolloutBodyDoc } }, async (request, reply) => {
+  app.post('/rollouts', { schema: doc({ ...routeDocs.createRollout, body: rolloutBodyDoc }) }, async (request, reply) => {
+    const { service, rollouts } = rolloutsOf(request);
     const { spec, reason } = takeReason(request.body);
     const meta = changeMeta(request, reason);
     const view = await rollouts.create(spec, meta);
     reply.code(201);
-    return converged(view);
+    return converged(service, view);
   });
 
-  app.get('/api/v1/rollouts/current', { schema: routeDocs.currentRollout }, async () => {
-    const view = rollouts.current();
+  app.get('/rollouts/current', { schema: doc(routeDocs.currentRollout) }, async (request) => {
+    const view = rolloutsOf(request).rollouts.current();
     if (view === null) throw new TurnoutError('TURNOUT_ERR_NOT_FOUND', 'no rollout has run');
     return view;
   });
 
   for (const action of ACTIONS) {
     app.post<{ Body: { reason?: string } | null }>(
-      `/api/v1/rollouts/current/${action}`,
-      { schema: { ...routeDocs.rolloutAction(action), body: actionBody } },
-      async (request) => converged(await rollouts[action](changeMeta(request, request.body?.reason))),
+      `/rollouts/current/${action}`,
+      { schema: doc({ ...routeDocs.rolloutAction(action), body: actionBody }) },
+      async (request) => {
+        const { service, rollouts } = rolloutsOf(request);
+        return converged(service, await rollouts[action](changeMeta(request, request.body?.reason)));
+      },
     );
   }
 }

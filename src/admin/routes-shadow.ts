@@ -6,7 +6,7 @@ import type { FastifyInstance } from 'fastify';
 import { isValidWeight } from '../domain.ts';
 import { TurnoutError } from '../errors.ts';
 import type { ShadowView } from '../shadow/stats.ts';
-import type { AdminDeps } from './server.ts';
+import type { AdminService, ServiceScope } from './services.ts';
 import { changeMeta } from './routes-state.ts';
 import { shadowBody } from './schemas.ts';
 
@@ -15,22 +15,24 @@ export interface ShadowSource {
   view(percent: number): ShadowView;
 }
 
-export async function shadowRoutes(app: FastifyInstance, opts: { deps: AdminDeps }): Promise<void> {
-  const { deps } = opts;
-  const source = deps.shadow;
-  const view = () => {
-    if (source === undefined) throw new TurnoutError('TURNOUT_ERR_NOT_FOUND', 'shadow comparison is not available on this server');
-    return source.view(deps.state.snapshot.shadowPercent);
+/** The shadow routes of one service (paths relative to the mounting: services.ts). */
+export async function shadowRoutes(app: FastifyInstance, opts: { scope: ServiceScope }): Promise<void> {
+  const { scope } = opts;
+  const doc = <S extends object>(schema: S) => scope.doc(schema);
+  const view = (service: AdminService) => {
+    if (service.shadow === undefined) throw new TurnoutError('TURNOUT_ERR_NOT_FOUND', 'shadow comparison is not available on this server');
+    return service.shadow.view(service.state.snapshot.shadowPercent);
   };
 
-  app.get('/api/v1/shadow', { schema: routeDocs.getShadow }, async () => view());
+  app.get('/shadow', { schema: doc(routeDocs.getShadow) }, async (request) => view(scope.resolve(request)));
 
-  app.put<{ Body: { percent: number; reason?: string } }>('/api/v1/shadow', { schema: { ...routeDocs.putShadow, body: shadowBody } }, async (request, reply) => {
-    view(); // 404 before any change when there is no shadow comparison
+  app.put<{ Body: { percent: number; reason?: string } }>('/shadow', { schema: doc({ ...routeDocs.putShadow, body: shadowBody }) }, async (request, reply) => {
+    const service = scope.resolve(request);
+    view(service); // 404 before any change when there is no shadow comparison
     const { percent, reason } = request.body;
     if (!isValidWeight(percent)) throw new TurnoutError('TURNOUT_ERR_BAD_REQUEST', 'body.percent must have at most 4 decimals');
-    const state = await deps.state.setShadow(percent, changeMeta(request, reason));
+    const state = await service.state.setShadow(percent, changeMeta(request, reason));
     reply.header('etag', `"${state.version}"`);
-    return view();
+    return view(service);
   });
 }

@@ -10,7 +10,7 @@ import { TurnoutError } from '../errors.ts';
 import type { RoutingState } from '../state/model.ts';
 import type { VerificationView } from '../rollout/verification-record.ts';
 import type { ChangeMeta } from '../state/manager.ts';
-import type { AdminDeps } from './server.ts';
+import { eventsOf, type AdminService, type ServiceScope } from './services.ts';
 import { actionBody, canaryBody, flipBody, DEFAULT_EVENTS_LIMIT, eventsQuery, MAX_ACTOR, MAX_EVENTS_LIMIT, MAX_REASON } from './schemas.ts';
 import { DEFAULT_STICKY, stateView } from './state-view.ts';
 import { ensureSharedSchemas, routeDocs } from './api-schemas.ts';
@@ -77,69 +77,91 @@ export function parseLimit(raw: string | undefined): number {
   return Number(raw);
 }
 
-export async function stateRoutes(app: FastifyInstance, opts: { deps: AdminDeps }): Promise<void> {
-  const { deps } = opts;
-  const sticky = deps.sticky ?? DEFAULT_STICKY;
+/** The state's public view for one service (sticky, rollout summary and verification from its parts). */
+export function serviceStateView(service: AdminService, state: RoutingState = service.state.state) {
+  const summary = service.rolloutSummary ? service.rolloutSummary() : (service.rollouts?.summary() ?? null);
+  return stateView(state, service.sticky ?? DEFAULT_STICKY, summary ?? null, service.verification?.view(state));
+}
 
-  const send = (reply: FastifyReply, state: RoutingState) => {
+/**
+ * The state routes of one service, mounted under `/api/v1` and `/api/v1/services/:service`
+ * (services.ts): every path here is relative to the mounting's prefix.
+ */
+export async function stateRoutes(app: FastifyInstance, opts: { scope: ServiceScope }): Promise<void> {
+  const { scope } = opts;
+  const doc = <S extends object>(schema: S) => scope.doc(schema);
+
+  const send = (reply: FastifyReply, service: AdminService, state: RoutingState) => {
     reply.header('etag', `"${state.version}"`);
-    return stateView(state, sticky, deps.rolloutSummary?.() ?? null, deps.verification?.view(state));
+    return serviceStateView(service, state);
   };
 
   ensureSharedSchemas(app);
-  app.get('/api/v1/state', { schema: routeDocs.getState }, async (_request, reply) => send(reply, deps.state.state));
+  app.get('/state', { schema: doc(routeDocs.getState) }, async (request, reply) => {
+    const service = scope.resolve(request);
+    return send(reply, service, service.state.state);
+  });
 
   // A change answers once every live replica routes by it (CONTRACT §6), and says so.
-  const sendChange = async (reply: FastifyReply, state: RoutingState) => {
-    const view = send(reply, state);
-    return deps.converge ? { ...view, converged: await deps.converge(state.version) } : view;
+  const sendChange = async (reply: FastifyReply, service: AdminService, state: RoutingState) => {
+    const view = send(reply, service, state);
+    return scope.converge ? { ...view, converged: await scope.converge(state.version, service.name) } : view;
   };
 
   app.put<{ Body: { weight: number; reason?: string } }>(
-    '/api/v1/canary',
-    { schema: { ...routeDocs.putCanary, body: canaryBody } },
+    '/canary',
+    { schema: doc({ ...routeDocs.putCanary, body: canaryBody }) },
     async (request, reply) => {
+      const service = scope.resolve(request);
       const { weight, reason } = request.body;
       if (!isValidWeight(weight)) throw badRequest('body.weight must have at most 4 decimals');
       const meta = changeMeta(request, reason);
-      return sendChange(reply, await deps.state.setWeight(weight, meta));
+      return sendChange(reply, service, await service.state.setWeight(weight, meta));
     },
   );
 
-  app.post<{ Body: { reason?: string; verify?: unknown } | null }>('/api/v1/flip', { schema: { ...routeDocs.flip, body: flipBody } }, async (request, reply) => {
+  app.post<{ Body: { reason?: string; verify?: unknown } | null }>('/flip', { schema: doc({ ...routeDocs.flip, body: flipBody }) }, async (request, reply) => {
+    const service = scope.resolve(request);
     const meta = changeMeta(request, request.body?.reason);
     const verify = request.body?.verify;
-    if (deps.verification) return sendChange(reply, await deps.verification.flip(verify, meta));
+    if (service.verification) return sendChange(reply, service, await service.verification.flip(verify, meta));
     if (verify !== undefined && verify !== false) throw badRequest('body.verify is not available: this server has no verification controller');
-    return sendChange(reply, await deps.state.flip(meta));
+    return sendChange(reply, service, await service.state.flip(meta));
   });
 
   // CONTRACT §11's "revert now" lever: flips back to the old colour at once (`flip.revert`, by the caller).
-  app.post<{ Body: { reason?: string } | null }>('/api/v1/verification/revert', { schema: { ...routeDocs.revert, body: actionBody } }, async (request, reply) => {
-    if (!deps.verification) throw new TurnoutError('TURNOUT_ERR_NOT_FOUND', 'no verification has run');
+  app.post<{ Body: { reason?: string } | null }>('/verification/revert', { schema: doc({ ...routeDocs.revert, body: actionBody }) }, async (request, reply) => {
+    const service = scope.resolve(request);
+    if (!service.verification) throw new TurnoutError('TURNOUT_ERR_NOT_FOUND', 'no verification has run');
     const meta = changeMeta(request, request.body?.reason);
-    return sendChange(reply, await deps.verification.revert(meta));
+    return sendChange(reply, service, await service.verification.revert(meta));
   });
 
-  app.get('/api/v1/verification', { schema: routeDocs.getVerification }, async () => {
-    const view = deps.verification ? deps.verification.view() : stateView(deps.state.state, sticky, null).verification;
+  app.get('/verification', { schema: doc(routeDocs.getVerification) }, async (request) => {
+    const service = scope.resolve(request);
+    const view = service.verification ? service.verification.view() : stateView(service.state.state, DEFAULT_STICKY, null).verification;
     if (view === null) throw new TurnoutError('TURNOUT_ERR_NOT_FOUND', 'no verification has run');
     return view;
   });
 
-  app.post<{ Body: { reason?: string } | null }>('/api/v1/rollback', { schema: { ...routeDocs.rollback, body: actionBody } }, async (request, reply) => {
+  app.post<{ Body: { reason?: string } | null }>('/rollback', { schema: doc({ ...routeDocs.rollback, body: actionBody }) }, async (request, reply) => {
+    const service = scope.resolve(request);
     const meta = changeMeta(request, request.body?.reason);
-    return sendChange(reply, await deps.state.rollback(meta));
+    return sendChange(reply, service, await service.state.rollback(meta));
   });
 
-  app.get<{ Querystring: { limit?: string } }>('/api/v1/events', { schema: { ...routeDocs.events, querystring: eventsQuery } }, async (request) => {
-    return deps.state.events(parseLimit(request.query.limit));
+  app.get<{ Querystring: { limit?: string } }>('/events', { schema: doc({ ...routeDocs.events, querystring: eventsQuery }) }, async (request) => {
+    const service = scope.resolve(request);
+    return eventsOf(service, await service.state.events(parseLimit(request.query.limit)), scope.tagEvents);
   });
+}
 
+/** The process's probes (CONTRACT §4): public, not per service. */
+export async function probeRoutes(app: FastifyInstance, opts: { isReady: () => boolean }): Promise<void> {
   app.get('/healthz', { schema: routeDocs.healthz }, async () => ({ status: 'ok' }));
 
   app.get('/readyz', { schema: routeDocs.readyz }, async (_request, reply) => {
-    if (deps.isReady()) return { status: 'ready' };
+    if (opts.isReady()) return { status: 'ready' };
     reply.code(503);
     return new TurnoutError('TURNOUT_ERR_NO_HEALTHY_TARGET', 'the active colour has no healthy target').toJSON();
   });

@@ -11,10 +11,12 @@ import { bearerAuth } from './auth.ts';
 import { dashboard } from './dashboard.ts';
 import type { Registry } from 'prom-client';
 import { metricsRoutes } from './routes-metrics.ts';
-import { rolloutRoutes } from './routes-rollouts.ts';
-import { stateRoutes, type VerificationApi } from './routes-state.ts';
-import { upstreamRoutes, type UpstreamsSource } from './routes-upstreams.ts';
-import { fleetRoutes, type Converged, type FleetSource } from './routes-fleet.ts';
+import { rolloutRoutes, type RolloutApi } from './routes-rollouts.ts';
+import { probeRoutes, stateRoutes, type VerificationApi } from './routes-state.ts';
+import { upstreamsFamily, type UpstreamsSource } from './routes-upstreams.ts';
+import { fleetRoutes, type FleetSource } from './routes-fleet.ts';
+import { serviceListRoutes } from './routes-services.ts';
+import { mountFamily, prefixedScope, ServiceDirectory, unprefixedScope, type AdminService, type ConvergeFn } from './services.ts';
 import { createStrictAjv, formatValidationErrors } from './schemas.ts';
 import { SHARED_SCHEMAS } from './api-schemas.ts';
 import { hostAllowList } from './host-allow-list.ts';
@@ -23,48 +25,83 @@ import { openapi } from './openapi.ts';
 import type { StickyView } from './state-view.ts';
 import { shadowRoutes, type ShadowSource } from './routes-shadow.ts';
 
-export interface AdminDeps {
+/** What the admin server needs of the process, whatever the number of services. */
+export interface AdminProcessDeps {
   /** The bearer token every /api/* request must carry; empty → refuses to build. */
   token: string;
-  state: StateManager;
   /** /readyz: true when the active colour has a healthy target (and the process is not draining). */
   isReady: () => boolean;
-  /** The config's `routing.sticky`, echoed by GET /api/v1/state (default: the config defaults). */
-  sticky?: StickyView;
-  /** The current or last rollout's summary for GET /api/v1/state; null/absent when none ever ran. */
-  rolloutSummary?: () => unknown;
   /** A pino logger (fastify's loggerInstance); silent when absent. */
   logger?: FastifyBaseLogger;
   /** Largest accepted request body in bytes (default 64 KiB). */
   bodyLimit?: number;
-  // Other parts extend these (narrow the type in place when you wire your routes):
-  /** GET /api/v1/upstreams (the route exists only when given). */
-  telemetry?: UpstreamsSource;
   /** GET /metrics, public (the route exists only when given). */
   metricsRegistry?: Registry;
-  rollouts?: unknown;
-  /** Post-flip verification (CONTRACT §11): `verify` on POST /api/v1/flip, the revert lever, the state's `verification`. */
-  verification?: VerificationApi;
   /** admin.allowedHosts and admin.host: the Host allow-list against DNS rebinding (host-allow-list.ts). */
   allowedHosts?: readonly string[];
   adminHost?: string;
-  /** POST /api/v1/override-links; absent → that route answers 409 (no routing.override.secret). */
-  overrideLinks?: OverrideLinks;
   /** GET /api/v1/fleet (CONTRACT §6); absent: one entry, this process. */
   fleet?: FleetSource;
-  /** Waits until every live replica applied a version (a fleet); writes then carry `converged`. */
-  converge?: (version: number) => Promise<Converged>;
+  /** Waits until every live replica applied a service's version (a fleet); writes then carry `converged`. */
+  converge?: ConvergeFn;
   /** Builds the node server (app.ts: a TLS one for `admin.tls`); default node:http. */
   serverFactory?: (handler: (req: IncomingMessage, res: ServerResponse) => void) => unknown;
+}
+
+/** CONTRACT §10: the admin server of many services (services.ts says what it needs of each). */
+export interface ServicesAdminDeps extends AdminProcessDeps {
+  /** In config order; at least one. */
+  services: readonly AdminService[];
+}
+
+/** The single-service form (every admin server before §10): its one service is `default`, matching everything. */
+export interface AdminDeps extends AdminProcessDeps {
+  state: StateManager;
+  /** The config's `routing.sticky`, echoed by GET /api/v1/state (default: the config defaults). */
+  sticky?: StickyView;
+  /** The current or last rollout's summary for GET /api/v1/state; null/absent when none ever ran. */
+  rolloutSummary?: () => unknown;
+  /** GET /api/v1/upstreams (the route exists only when given). */
+  telemetry?: UpstreamsSource;
+  rollouts?: unknown;
+  /** Post-flip verification (CONTRACT §11): `verify` on POST /api/v1/flip, the revert lever, the state's `verification`. */
+  verification?: VerificationApi;
+  /** POST /api/v1/override-links; absent → that route answers 409 (no routing.override.secret). */
+  overrideLinks?: OverrideLinks;
   /** CONTRACT §9: GET/PUT /api/v1/shadow (GET answers 404 when absent). */
   shadow?: ShadowSource;
 }
 
-export type AdminRoutePlugin = (app: FastifyInstance, opts: { deps: AdminDeps }) => Promise<void>;
+/** The single-service deps as a one-element service list (events keep their stored shape there). */
+function singleService(deps: AdminDeps): AdminService {
+  return {
+    name: DEFAULT_SERVICE_NAME,
+    match: { hosts: [], pathPrefix: '/' },
+    state: deps.state,
+    ...(deps.sticky ? { sticky: deps.sticky } : {}),
+    ...(deps.rolloutSummary ? { rolloutSummary: deps.rolloutSummary } : {}),
+    ...(deps.telemetry ? { telemetry: deps.telemetry } : {}),
+    ...(deps.rollouts ? { rollouts: deps.rollouts as RolloutApi } : {}),
+    ...(deps.verification ? { verification: deps.verification } : {}),
+    ...(deps.shadow ? { shadow: deps.shadow } : {}),
+    ...(deps.overrideLinks ? { overrideLinks: deps.overrideLinks } : {}),
+  };
+}
+
+/** The §2 config's one service (CONTRACT §10). */
+export const DEFAULT_SERVICE_NAME = 'default';
+
+/** Where a service's routes live: /api/v1/services/{name}/… (CONTRACT §10). */
+export const SERVICE_PREFIX = '/api/v1/services/:service';
+
+/** The per-service route families, each written once and mounted under both prefixes. */
+const FAMILIES = [stateRoutes, rolloutRoutes, upstreamsFamily, overrideLinkRoutes, shadowRoutes] as const;
 
 export const ADMIN_BODY_LIMIT = 64 * 1024;
 
-export async function buildAdminServer(deps: AdminDeps): Promise<FastifyInstance> {
+export async function buildAdminServer(deps: AdminDeps | ServicesAdminDeps): Promise<FastifyInstance> {
+  const multi = 'services' in deps;
+  const directory = new ServiceDirectory(multi ? deps.services : [singleService(deps)]);
   const checkBearer = bearerAuth(deps.token); // throws on an empty token, before anything is built
   const bodyLimit = deps.bodyLimit ?? ADMIN_BODY_LIMIT;
   const app = Fastify({
@@ -115,18 +152,22 @@ export async function buildAdminServer(deps: AdminDeps): Promise<FastifyInstance
   });
 
   await openapi(app);
-  await app.register(stateRoutes, { deps });
-  await app.register(rolloutRoutes, { deps });
-  await app.register(upstreamRoutes, { deps });
+  const scopeOptions = { tagEvents: multi, ...(deps.converge ? { converge: deps.converge } : {}) };
+  const prefixed = prefixedScope(directory, scopeOptions);
+  const unprefixed = unprefixedScope(directory, scopeOptions);
+  for (const family of FAMILIES) {
+    await mountFamily(app, family, '/api/v1', unprefixed);
+    await mountFamily(app, family, SERVICE_PREFIX, prefixed);
+  }
+  await app.register(serviceListRoutes, { directory, prefixed });
+  await app.register(probeRoutes, { isReady: deps.isReady });
   await app.register(metricsRoutes, { deps });
-  await app.register(overrideLinkRoutes, { deps });
-  await app.register(fleetRoutes, { deps });
-  await app.register(shadowRoutes, { deps });
+  await app.register(fleetRoutes, { directory, ...(deps.fleet ? { fleet: deps.fleet } : {}) });
   await app.register(dashboard);
-  // Route plugins of other parts register here, one line each, e.g.
-  //   await app.register(upstreamRoutes, { deps });
-  // Their /api/* routes are behind the bearer check and share the strict validator and the
-  // JSON error shape; /metrics, /healthz, /readyz and the dashboard page are public.
+  // Route plugins of other parts register here, one line each: a per-service family joins
+  // FAMILIES (paths relative to the mounting, the service from scope.resolve); a per-process
+  // route registers on its own. /api/* routes are behind the bearer check and share the strict
+  // validator and the JSON error shape; /metrics, /healthz, /readyz and the dashboard page are public.
 
   return app;
 }

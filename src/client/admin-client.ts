@@ -35,13 +35,42 @@ export interface ChangeOptions {
 export interface AdminClientOptions {
   baseUrl?: string;
   token?: string;
+  /** CONTRACT §10: the service every per-service call acts on (/api/v1/services/{name}/…); absent: the unprefixed routes (the only service). */
+  service?: string;
   /** Per request (default 10 s). */
   timeoutMs?: number;
   fetch?: typeof fetch;
 }
 
+/** The first segment after /api/v1/ of every per-service route (CONTRACT §4, §9, §10, §11). */
+const SERVICE_ROUTES: ReadonlySet<string> = new Set(['state', 'canary', 'flip', 'rollback', 'events', 'upstreams', 'rollouts', 'shadow', 'verification', 'override-links']);
+
+/** `/api/v1/state` → `/api/v1/services/shop/state` for a per-service route; any other path unchanged. */
+export function servicePath(path: string, service: string | undefined): string {
+  if (service === undefined) return path;
+  const m = /^\/api\/v1\/([^/?]+)(.*)$/.exec(path);
+  if (m === null || !SERVICE_ROUTES.has(m[1]!)) return path;
+  return `/api/v1/services/${encodeURIComponent(service)}/${m[1]}${m[2]}`;
+}
+
+/** One entry of GET /api/v1/services. */
+export interface ServiceSummary {
+  name: string;
+  match: { hosts: string[]; pathPrefix: string };
+  version: number;
+  active: StateView['active'];
+  canary: StateView['canary'];
+  split: StateView['split'];
+  updatedAt: string;
+  rollout: unknown;
+  verification: string | null;
+  idle: StateView['idle'];
+}
+
 export class AdminClient {
   readonly baseUrl: string;
+  /** The service per-service calls act on; undefined: the unprefixed routes. */
+  readonly service: string | undefined;
   readonly #token: string | undefined;
   readonly #timeoutMs: number;
   readonly #fetch: typeof fetch;
@@ -49,6 +78,7 @@ export class AdminClient {
   constructor(options: AdminClientOptions = {}) {
     this.baseUrl = (options.baseUrl ?? DEFAULT_ADMIN_URL).replace(/\/+$/, '');
     this.#token = options.token;
+    this.service = options.service;
     this.#timeoutMs = options.timeoutMs ?? 10_000;
     this.#fetch = options.fetch ?? fetch;
   }
@@ -89,9 +119,17 @@ export class AdminClient {
     return this.request<AuditEvent[]>('GET', `/api/v1/events${query}`);
   }
 
-  /** Any admin route (the rollout commands use this): JSON in, JSON out, errors as AdminClientError. */
+  /** Every service, in config order (CONTRACT §10). */
+  async services(): Promise<ServiceSummary[]> {
+    return (await this.request<{ services: ServiceSummary[] }>('GET', '/api/v1/services')).services;
+  }
+
+  /**
+   * Any admin route (the rollout commands use this): JSON in, JSON out, errors as AdminClientError.
+   * A per-service path (`/api/v1/state`, `/api/v1/rollouts/…`) goes to the client's service, if it has one.
+   */
   async request<T>(method: string, path: string, options: ChangeOptions & { body?: unknown } = {}): Promise<T> {
-    const url = this.baseUrl + path;
+    const url = this.baseUrl + servicePath(path, this.service);
     const headers: Record<string, string> = { accept: 'application/json' };
     if (this.#token !== undefined) headers.authorization = `Bearer ${this.#token}`;
     if (options.ifMatch !== undefined) headers['if-match'] = `"${options.ifMatch}"`;

@@ -6,7 +6,7 @@ import type { ParseArgsConfig } from 'node:util';
 import type { StateView } from '../admin/state-view.ts';
 import type { AuditEvent } from '../state/model.ts';
 import { AdminClient, DEFAULT_ADMIN_URL } from './admin-client.ts';
-import type { ChangeOptions } from './admin-client.ts';
+import type { ChangeOptions, ServiceSummary } from './admin-client.ts';
 
 export interface CliIO {
   readonly stdout: (text: string) => void;
@@ -32,6 +32,7 @@ export type OptionSpecs = NonNullable<ParseArgsConfig['options']>;
 
 export const COMMON_OPTIONS = {
   admin: { type: 'string' },
+  service: { type: 'string' },
   json: { type: 'boolean' },
   help: { type: 'boolean', short: 'h' },
 } as const satisfies OptionSpecs;
@@ -43,8 +44,9 @@ export const CHANGE_OPTIONS = {
   actor: { type: 'string' },
 } as const satisfies OptionSpecs;
 
-export const COMMON_HELP = `  --admin URL   admin API (default ${DEFAULT_ADMIN_URL}); token from TURNOUT_ADMIN_TOKEN
-  --json        print the API's JSON instead of a summary`;
+export const COMMON_HELP = `  --service NAME    the service to act on (CONTRACT §10; default $TURNOUT_SERVICE, else the only one)
+  --admin URL       admin API (default ${DEFAULT_ADMIN_URL}); token from TURNOUT_ADMIN_TOKEN
+  --json            print the API's JSON instead of a summary`;
 
 export interface ParsedCommand {
   readonly values: Record<string, string | boolean | undefined>;
@@ -53,6 +55,9 @@ export interface ParsedCommand {
   readonly help: boolean;
   readonly client: AdminClient;
 }
+
+/** What --service accepts: a config key as an operator types it (the server 404s an unknown one). */
+const SERVICE_NAME = /^[A-Za-z0-9][A-Za-z0-9_.-]{0,63}$/;
 
 /** Parses a subcommand's arguments strictly (unknown options are usage errors) and builds its client. */
 export function parseCommand(args: string[], io: CliIO, options: OptionSpecs = {}, maxPositionals = 0): ParsedCommand {
@@ -69,12 +74,14 @@ export function parseCommand(args: string[], io: CliIO, options: OptionSpecs = {
   const baseUrl = typeof values.admin === 'string' ? values.admin : (io.env.TURNOUT_ADMIN_URL ?? DEFAULT_ADMIN_URL);
   if (!/^https?:\/\/[^\s/]+/.test(baseUrl)) throw new UsageError(`--admin must be an http(s) URL, got ${baseUrl}`);
   const token = io.env.TURNOUT_ADMIN_TOKEN;
+  const service = typeof values.service === 'string' ? values.service : io.env.TURNOUT_SERVICE || undefined;
+  if (service !== undefined && !SERVICE_NAME.test(service)) throw new UsageError(`--service must be a service name (letters, digits, - _ .; at most 64), got "${service}"`);
   return {
     values,
     positionals: parsed.positionals,
     json: values.json === true,
     help: values.help === true,
-    client: new AdminClient({ baseUrl, ...(token ? { token } : {}) }),
+    client: new AdminClient({ baseUrl, ...(token ? { token } : {}), ...(service !== undefined ? { service } : {}) }),
   };
 }
 
@@ -186,20 +193,20 @@ export const CHANGE_HELP = `  --reason TEXT     why (recorded in the audit log)
 `;
 
 export const statusCommand: CommandSpec = {
-  usage: 'status [--admin URL] [--json]',
+  usage: 'status [--service NAME] [--admin URL] [--json]',
   summary: 'Show the active colour, the canary weight, the split and the rollout.',
   async run(args, io) {
     const cmd = parseCommand(args, io);
     if (cmd.help) return help(io, statusCommand.usage, statusCommand.summary);
     const view = await cmd.client.state();
     if (cmd.json) printJson(io, view);
-    else io.stdout(formatState(view));
+    else io.stdout((cmd.client.service !== undefined ? `${'service'.padEnd(8)} ${cmd.client.service}\n` : '') + formatState(view));
     return 0;
   },
 };
 
 export const weightCommand: CommandSpec = {
-  usage: 'weight N [--reason TEXT] [--if-match VERSION] [--admin URL] [--json]',
+  usage: 'weight N [--reason TEXT] [--if-match VERSION] [--service NAME] [--admin URL] [--json]',
   summary: 'Send N percent (0..100, at most 4 decimals) of traffic to the canary (the idle colour).',
   async run(args, io) {
     const cmd = parseCommand(args, io, CHANGE_OPTIONS, 1);
@@ -235,7 +242,7 @@ function changeCommand(
   };
 }
 
-export const FLIP_USAGE = 'flip [--verify SECONDS] [--reason TEXT] [--if-match VERSION] [--admin URL] [--json]';
+export const FLIP_USAGE = 'flip [--verify SECONDS] [--reason TEXT] [--if-match VERSION] [--service NAME] [--admin URL] [--json]';
 
 export const flipCommand: CommandSpec = {
   usage: FLIP_USAGE,
@@ -265,14 +272,14 @@ ${CHANGE_HELP}`);
 };
 
 export const rollbackCommand = changeCommand(
-  'rollback [--reason TEXT] [--if-match VERSION] [--admin URL] [--json]',
+  'rollback [--reason TEXT] [--if-match VERSION] [--service NAME] [--admin URL] [--json]',
   'Canary weight > 0: set it to 0. Otherwise undo the last flip.',
   (client, options) => client.rollback(options),
   (view) => `rolled back: ${view.active} is active, ${view.canary.colour} at ${percent(view.canary.weight)}`,
 );
 
 export const eventsCommand: CommandSpec = {
-  usage: 'events [--limit N] [--admin URL] [--json]',
+  usage: 'events [--limit N] [--service NAME] [--admin URL] [--json]',
   summary: 'Show the audit log, newest first.',
   async run(args, io) {
     const cmd = parseCommand(args, io, { limit: { type: 'string' } });
@@ -286,6 +293,35 @@ export const eventsCommand: CommandSpec = {
     const events = await cmd.client.events(limit);
     if (cmd.json) printJson(io, events);
     else io.stdout(formatEvents(events));
+    return 0;
+  },
+};
+
+/** `turnout services`: one line per service (CONTRACT §10), in config order. */
+export function formatServices(services: readonly ServiceSummary[]): string {
+  const header = ['SERVICE', 'HOSTS', 'PATH', 'ACTIVE', 'CANARY', 'VERSION', 'ROLLOUT'];
+  const rows = services.map((s) => [
+    s.name,
+    s.match.hosts.length === 0 ? '*' : s.match.hosts.join(','),
+    s.match.pathPrefix,
+    s.active,
+    `${s.canary.colour} ${percent(s.canary.weight)}`,
+    String(s.version),
+    formatRollout(s.rollout),
+  ]);
+  const widths = header.map((h, i) => Math.max(h.length, ...rows.map((r) => (r[i] ?? '').length)));
+  return [header, ...rows].map((r) => r.map((cell, i) => (i === r.length - 1 ? cell : cell.padEnd(widths[i] ?? 0))).join('  ').trimEnd()).join('\n') + '\n';
+}
+
+export const servicesCommand: CommandSpec = {
+  usage: 'services [--admin URL] [--json]',
+  summary: 'List the services (CONTRACT §10): match, active colour, canary, version and rollout of each; act on one with --service NAME.',
+  async run(args, io) {
+    const cmd = parseCommand(args, io);
+    if (cmd.help) return help(io, servicesCommand.usage, servicesCommand.summary);
+    const services = await cmd.client.services();
+    if (cmd.json) printJson(io, services);
+    else io.stdout(formatServices(services));
     return 0;
   },
 };

@@ -36,7 +36,7 @@ const START_HELP = `  --steps W:H,...           canary weight (percent) and hold
   --p99-tolerance-ms MS     excess over stable's p99 never counted as a regression (default 50)
 ${CHANGE_HELP}`;
 
-const USAGE = 'rollout start --steps W:H,... [--max-error-rate R --max-p99-ms MS --min-requests N --interval S --max-p99-ratio X] | status | pause | resume | promote | abort';
+const USAGE = 'rollout start --steps W:H,... [--max-error-rate R --max-p99-ms MS --min-requests N --interval S --max-p99-ratio X] | status | pause | resume | promote | abort [--service NAME]';
 
 const SUMMARY = 'Progressive rollouts: start one, watch its steps and analyses, pause, resume, promote or abort it.';
 

@@ -4,7 +4,7 @@ import type { ShadowView } from '../shadow/stats.ts';
 import type { CliIO, CommandSpec } from './commands.ts';
 import { CHANGE_HELP, CHANGE_OPTIONS, changeOptions, COMMON_HELP, parseCommand, printJson, UsageError } from './commands.ts';
 
-const USAGE = 'shadow status | set N [--reason TEXT] [--if-match VERSION] [--admin URL] [--json]';
+const USAGE = 'shadow status | set N [--reason TEXT] [--if-match VERSION] [--service NAME] [--admin URL] [--json]';
 const SUMMARY = 'Shadow comparison: mirror N percent of the active colour\'s requests to the idle colour and compare the answers.';
 
 export function formatShadow(view: ShadowView): string {

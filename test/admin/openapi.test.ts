@@ -34,6 +34,10 @@ const ROUTES = [
   'get /metrics',
 ];
 
+// CONTRACT §10: every route of a service also under /api/v1/services/{service}/…, and the list.
+const SERVICE_ROUTES = ROUTES.filter((r) => r.includes('/api/v1/') && !r.endsWith('/api/v1/fleet')).map((r) => r.replace('/api/v1/', '/api/v1/services/{service}/'));
+ROUTES.push(...SERVICE_ROUTES, 'get /api/v1/services', 'get /api/v1/services/{service}');
+
 async function app(t: { teardown(fn: () => unknown): void }) {
   const blue = await startUpstream(t, 'blue');
   const green = await startUpstream(t, 'green');
@@ -95,7 +99,7 @@ t.test('real answers match the documented response schemas', async (t) => {
     const headers: Record<string, string> = { ...(options.token === false ? {} : { authorization: 'Bearer test-token-0123456789abcdef' }), ...options.headers };
     if (body !== undefined) headers['content-type'] = 'application/json';
     const res = await fetch(running.admin + path, { method, headers, ...(body === undefined ? {} : { body: JSON.stringify(body) }) });
-    const route = path.split('?')[0]!;
+    const route = path.split('?')[0]!.replace(/^\/api\/v1\/services\/[^/]+/, '/api/v1/services/{service}');
     const op = doc.paths[route]?.[method.toLowerCase()];
     const name = `${method} ${route} ${res.status}`;
     const content = op?.responses?.[String(res.status)]?.content;
@@ -148,5 +152,31 @@ t.test('real answers match the documented response schemas', async (t) => {
   t.equal((await call('GET', '/healthz', undefined, { token: false })).status, 200);
   t.equal((await call('GET', '/readyz', undefined, { token: false })).status, 200);
   t.equal((await call('GET', '/metrics', undefined, { token: false })).status, 200);
+
+  // The same routes under the service's prefix (the one service of a §2 config is `default`).
+  const p = '/api/v1/services/default';
+  t.equal((await call('GET', '/api/v1/services')).status, 200);
+  t.equal((await call('GET', p)).status, 200);
+  t.equal((await call('GET', '/api/v1/services/nope')).status, 404);
+  t.equal((await call('GET', '/api/v1/services/nope/state')).status, 404);
+  t.equal((await call('GET', `${p}/state`)).status, 200);
+  t.equal((await call('PUT', `${p}/canary`, { weight: 101 })).status, 400);
+  t.equal((await call('PUT', `${p}/canary`, { weight: 3 })).status, 200);
+  t.equal((await call('PUT', `${p}/canary`, { weight: 1 }, { headers: { 'if-match': '"0"' } })).status, 412);
+  t.equal((await call('POST', `${p}/rollback`)).status, 200);
+  t.equal((await call('GET', `${p}/verification`)).status, 200);
+  t.equal((await call('POST', `${p}/flip`, { verify: { seconds: 60 } })).status, 200);
+  t.equal((await call('POST', `${p}/verification/revert`)).status, 200);
+  t.equal((await call('GET', `${p}/events?limit=2`)).status, 200);
+  t.equal((await call('GET', `${p}/upstreams`)).status, 200);
+  t.equal((await call('GET', `${p}/rollouts/current`)).status, 200);
+  t.equal((await call('POST', `${p}/rollouts`, rollout)).status, 201);
+  t.equal((await call('POST', `${p}/rollouts/current/pause`)).status, 200);
+  t.equal((await call('POST', `${p}/rollouts/current/resume`)).status, 200);
+  t.equal((await call('POST', `${p}/rollouts/current/promote`)).status, 200);
+  t.equal((await call('POST', `${p}/rollouts/current/abort`)).status, 409);
+  t.equal((await call('POST', `${p}/override-links`, { colour: 'green' })).status, 201);
+  t.equal((await call('GET', `${p}/shadow`)).status, 200);
+  t.equal((await call('PUT', `${p}/shadow`, { percent: 2 })).status, 200);
   t.same([...ROUTES].filter((r) => !checked.has(r)), [], 'every documented route was called');
 });

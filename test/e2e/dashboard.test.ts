@@ -5,15 +5,18 @@
 // Covered: the token flow (a bad token is refused and never stored), the state on screen, the
 // observed split and targets, weight and flip applied through the API, the page following a
 // change made elsewhere, a 412 shown when the state moved under an open confirmation, and a
-// rollout started, paused and aborted from the page. Screenshots land in test/artifacts/
+// rollout started, paused and aborted from the page, and (CONTRACT §10) the service picker of a
+// server with several services: the URL keeps the choice and every card reads that service. Screenshots land in test/artifacts/
 // (ignored by git) for a person to look at.
 import { mkdirSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import t from 'tap';
 import { chromium, type Browser, type Page } from 'playwright-core';
+import { Registry } from 'prom-client';
 import { startApp, TEST_TOKEN } from '../helpers/app.ts';
 import { startUpstream } from '../helpers/upstream.ts';
 import { findTool, skipOrFail } from '../helpers/tools.ts';
+import { startServicesAdmin } from '../helpers/services-admin.ts';
 
 const TOKEN = TEST_TOKEN;
 const ARTIFACTS = fileURLToPath(new URL('../artifacts/', import.meta.url));
@@ -103,6 +106,8 @@ async function run(browserFound: { executablePath: string; args: string[] }): Pr
     await expectText(page, '#canary-colour', 'green');
     await expectText(page, '#canary-weight', '0%');
     t.equal(await page.evaluate(() => sessionStorage.getItem('turnout.adminToken')), TOKEN, 'kept in sessionStorage');
+    t.ok(await page.locator('#service-picker').isHidden(), 'one service: no picker');
+    t.notMatch(page.url(), /service=/, 'one service: nothing in the URL');
     await page.waitForFunction(() => /blue 100\.0% · green 0\.0% · \d+ req/.test(document.getElementById('observed-split-text')?.textContent ?? ''));
     t.equal(await page.locator('#targets-body tr').count(), 3, 'one row per target');
     t.match(await page.textContent('#targets-body'), new URL(green.url).host);
@@ -253,6 +258,91 @@ async function run(browserFound: { executablePath: string; args: string[] }): Pr
     await expectText(page, '#idle-free', 'free: may be redeployed');
     await expectText(page, '#idle-colour', from);
     await page.screenshot({ path: artifact('dashboard-verified-1280x800.png'), fullPage: true });
+    t.same(problems, [], 'no console errors or CSP violations');
+  });
+
+  t.test('several services: the picker, the URL keeps the choice, every card reads that service', async (t) => {
+    const clock = { now: () => Date.now() };
+    const multi = await startServicesAdmin(
+      t,
+      [
+        { name: 'shop', hosts: ['shop.example.com', '*.shop.example.com'] },
+        { name: 'api', hosts: ['api.example.com'], pathPrefix: '/v2' },
+      ],
+      // An empty registry: /metrics answers (the charts then rate from the windows).
+      { clock, deps: { metricsRegistry: new Registry() } },
+    );
+    const shop = multi.services.shop!;
+    const api = multi.services.api!;
+    await api.state.flip({ actor: 'setup' });
+    await api.state.setWeight(20, { actor: 'setup' });
+    // A request recorded by api's data plane shows on api's targets table only.
+    const apiTarget = api.pools.green.targets[0]!;
+    api.telemetry.begin(apiTarget);
+    api.telemetry.end('green', apiTarget, 200, 3, 'ok');
+
+    const context = await browser.newContext({ viewport: { width: 1280, height: 800 }, locale: 'en-US' });
+    t.teardown(() => context.close());
+    const page = await context.newPage();
+    const problems = watchProblems(page);
+    const apiPaths: string[] = [];
+    page.on('request', (r) => {
+      if (r.url().includes('/api/')) apiPaths.push(new URL(r.url()).pathname);
+    });
+    await page.goto(multi.url + '/?service=api');
+    await page.evaluate((token) => sessionStorage.setItem('turnout.adminToken', token), multi.token);
+    await page.reload();
+
+    // The URL's service is shown, with the picker listing every service in config order.
+    await expectText(page, '#active-colour', 'green');
+    await expectText(page, '#canary-weight', '20%');
+    t.ok(await page.locator('#service-picker').isVisible(), 'several services: the picker shows');
+    t.same(await page.locator('#service-select option').allTextContents(), ['shop', 'api']);
+    t.equal(await page.inputValue('#service-select'), 'api');
+    t.equal(await page.title(), 'Turnout · api');
+    await page.locator('#events-body tr', { hasText: 'setup' }).first().waitFor();
+    await page.waitForFunction(() => (document.getElementById('targets-body')?.textContent ?? '').includes('127.0.0.1'));
+    t.match(await page.textContent('#targets-body'), new URL(String(apiTarget.url)).host, "api's targets");
+
+    // Pick shop: the URL keeps it, and the cards show shop's state, events and targets.
+    apiPaths.length = 0;
+    await page.selectOption('#service-select', 'shop');
+    await expectText(page, '#active-colour', 'blue');
+    await expectText(page, '#canary-weight', '0%');
+    t.match(new URL(page.url()).search, /^\?service=shop$/, 'the URL keeps the choice');
+    t.equal(await page.title(), 'Turnout · shop');
+    await page.waitForFunction(() => (document.getElementById('targets-body')?.textContent ?? '').includes(':'));
+    t.match(await page.textContent('#targets-body'), new URL(String(shop.pools.blue.targets[0]!.url)).host, "shop's targets");
+    t.notMatch(await page.textContent('#targets-body'), new URL(String(apiTarget.url)).host, "not api's");
+    t.equal(await page.locator('#events-body tr', { hasText: 'setup' }).count(), 0, "api's events are not shop's");
+
+    // A change from the page goes to shop only.
+    await page.fill('#weight-input', '5');
+    await page.click('#weight-apply');
+    await page.locator('#confirm-dialog[open]').waitFor();
+    await page.click('#confirm-ok');
+    await expectText(page, '#canary-weight', '5%');
+    t.match(shop.state.state, { weight: 5, version: 1 }, 'shop moved');
+    t.match(api.state.state, { active: 'green', weight: 20, version: 2 }, 'api did not');
+    const [event] = await shop.state.events(1);
+    t.match(event, { action: 'weight', actor: 'dashboard', to: { weight: 5 } });
+    await page.locator('#events-body tr', { hasText: 'dashboard' }).first().waitFor();
+    const perService = apiPaths.filter((p) => !p.startsWith('/api/v1/services'));
+    t.same(perService, [], 'after the switch every API call names the service');
+    t.ok(apiPaths.includes('/api/v1/services/shop/state') && apiPaths.includes('/api/v1/services/shop/canary'), 'shop\'s routes were called');
+
+    // A reload keeps the choice.
+    await page.reload();
+    await expectText(page, '#canary-weight', '5%');
+    t.equal(await page.inputValue('#service-select'), 'shop');
+    await page.screenshot({ path: artifact('dashboard-services-1280x800.png'), fullPage: false });
+
+    // An unknown name in the URL: said so, and the first service is shown.
+    await page.goto(multi.url + '/?service=nope');
+    await page.locator('#banner').waitFor({ state: 'visible' });
+    t.match(await page.textContent('#banner-text'), /No service "nope" on this server \(services: shop, api\)/);
+    await expectText(page, '#canary-weight', '5%');
+    t.match(new URL(page.url()).search, /^\?service=shop$/);
     t.same(problems, [], 'no console errors or CSP violations');
   });
 

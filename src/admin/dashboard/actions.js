@@ -4,6 +4,7 @@ import { $, confirmAction, fmtWeight, hideBanner, showBanner } from './dom.js';
 import { api, ApiError } from './api.js';
 import { resizer, setSeriesMode } from './charts.js';
 import { refreshNow } from './poll.js';
+import { chooseService } from './services.js';
 import { applyState, renderState, renderWeightPending } from './render.js';
 import { state } from './state.js';
 import { askToken, forgetToken, onTokenSubmit } from './token.js';
@@ -186,6 +187,12 @@ export function wire() {
       okLabel: 'Start',
       call: (v) => api('POST', '/api/v1/rollouts', body, { ifMatch: v }),
     });
+  });
+
+  $('service-select').addEventListener('change', (e) => {
+    chooseService(e.target.value);
+    renderState();
+    refreshNow();
   });
 
   $('series-colours').addEventListener('click', () => setSeriesMode('colours'));

@@ -1,5 +1,6 @@
 // The admin API client (mutations carry If-Match and the dashboard actor) and the /metrics counters.
 import { COLOURS } from './dom.js';
+import { servicePath } from './services.js';
 import { state } from './state.js';
 
 // ---------------------------------------------------------------- API
@@ -19,7 +20,10 @@ export class ApiError extends Error {
   }
 }
 
-/** One admin API call; mutations carry If-Match with the version the operator last saw. */
+/**
+ * One admin API call; mutations carry If-Match with the version the operator last saw. A
+ * per-service path goes to the chosen service (services.js).
+ */
 export async function api(method, path, body, opts = {}) {
   const useToken = opts.token ?? state.token;
   const headers = { accept: 'application/json', authorization: `Bearer ${useToken}` };
@@ -29,7 +33,7 @@ export async function api(method, path, body, opts = {}) {
   if (method !== 'GET') headers['x-turnout-actor'] = 'dashboard';
   let res;
   try {
-    res = await fetch(path, {
+    res = await fetch(servicePath(path), {
       method,
       headers,
       body: body === undefined ? undefined : JSON.stringify(body),
@@ -72,6 +76,8 @@ function parseCounters(text) {
     for (const l of m[2].matchAll(/(\w+)="((?:[^"\\]|\\.)*)"/g)) labels[l[1]] = l[2].replace(/\\(.)/g, (_, ch) => (ch === 'n' ? '\n' : ch));
     const v = Number(m[3]);
     if (!Number.isFinite(v) || !COLOURS.includes(labels.colour)) continue;
+    // CONTRACT §10: every series carries `service`; count only the chosen one's.
+    if (labels.service !== undefined && state.serviceName && labels.service !== state.serviceName) continue;
     const i = m[1] === 'requests_total' ? 0 : 1;
     add(labels.colour, i, v);
     if (labels.target && labels.target !== 'none') add(`${labels.colour} ${labels.target}`, i, v);

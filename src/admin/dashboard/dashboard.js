@@ -13,21 +13,31 @@
 //   poll.js     the once-a-second polling loop
 //   token.js    the token dialog
 //   actions.js  the operator's actions and every listener (wire)
+//   services.js the service picker (CONTRACT §10) and the service's prefix on API paths
 import { wire } from './actions.js';
 import { renderCharts, restoreHistory } from './charts.js';
 import { startPolling } from './poll.js';
 import { renderRollout, renderVerification } from './render.js';
+import { showBanner } from './dom.js';
+import { ApiError } from './api.js';
+import { loadServices } from './services.js';
 import { state } from './state.js';
-import { askToken } from './token.js';
+import { askToken, forgetToken } from './token.js';
 
-function main() {
+async function main() {
   restoreHistory();
   wire();
   renderRollout();
   renderVerification();
   renderCharts();
-  if (state.token) startPolling();
-  else askToken('');
+  if (!state.token) return askToken('');
+  try {
+    await loadServices();
+  } catch (error) {
+    if (error instanceof ApiError && error.status === 401) return forgetToken(`Token refused by the server (${error.describe()})`);
+    showBanner(`Could not list the services (${error instanceof ApiError ? error.describe() : error.message})`);
+  }
+  startPolling();
 }
 
 if (document.readyState === 'loading') document.addEventListener('DOMContentLoaded', main);

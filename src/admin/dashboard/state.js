@@ -8,6 +8,9 @@ export const HISTORY_KEY = 'turnout.history';
 
 export const state = {
   token: sessionStorage.getItem(TOKEN_KEY) || '', // the admin token, kept for this tab only
+  services: null, // last /api/v1/services (CONTRACT §10)
+  service: '', // the service the page acts on ('': the unprefixed routes, a single-service server)
+  serviceName: '', // its name (also with a single service): the `service` label of /metrics
   current: null, // last /api/v1/state
   upstreams: null, // last /api/v1/upstreams (null if unavailable)
   rollout: null, // last /api/v1/rollouts/current

@@ -4,6 +4,7 @@ import { api, ApiError } from './api.js';
 import { renderCharts } from './charts.js';
 import { setConn, startPolling, stopPolling } from './poll.js';
 import { applyState } from './render.js';
+import { loadServices } from './services.js';
 import { HISTORY_KEY, state, TOKEN_KEY } from './state.js';
 
 export function askToken(message) {
@@ -29,7 +30,9 @@ export async function onTokenSubmit(e) {
   }
   $('token-submit').disabled = true;
   try {
-    // Check the token before keeping it: a refused token is never stored.
+    // Check the token before keeping it: a refused token is never stored. The service list
+    // comes first: with several services the state is read under the chosen one's name.
+    await loadServices(candidate);
     const s = await api('GET', '/api/v1/state', undefined, { token: candidate });
     state.token = candidate;
     sessionStorage.setItem(TOKEN_KEY, state.token);
