@@ -346,8 +346,8 @@ export async function buildApp(config: TurnoutConfig, options: AppOptions = {}):
     ...(clientLimiter ? { clientLimiter } : {}),
   });
   if (workers !== null) registerWorkerMetrics(metricsRegistry, workers);
-  const override = config.routing.override;
-  const overrideLinks: OverrideLinks | undefined =
+  // Signed override links with a service's own routing.override secret (absent: that route answers 409).
+  const overrideLinksOf = (override: TurnoutConfig['routing']['override']): OverrideLinks | undefined =>
     override.enabled && override.secret.length > 0
       ? {
           cookie: override.cookie,
@@ -360,32 +360,32 @@ export async function buildApp(config: TurnoutConfig, options: AppOptions = {}):
         }
       : undefined;
   if (fleet && fleetModules) fleetModules[2].registerFleetMetrics(metricsRegistry, fleet);
-  // CONTRACT §10: the admin API serves a list of services (admin/services.ts); a §2 config is
-  // the one service `default`, matching every request. Services add one entry each.
-  const services: AdminService[] = [
-    {
-      name: DEFAULT_SERVICE,
-      match: { hosts: [], pathPrefix: '/' },
-      state,
-      sticky: config.routing.sticky,
-      rolloutSummary: () => rollouts.summary(),
-      telemetry: fleetTelemetry ?? telemetry,
-      rollouts,
-      verification,
-      shadow,
-      ...(overrideLinks ? { overrideLinks } : {}),
-    },
-  ];
+  // CONTRACT §10: the admin API serves every service (admin/services.ts), in config order.
+  const adminServices: AdminService[] = runtimes.map((r) => {
+    const links = overrideLinksOf(r.config.routing.override);
+    return {
+      name: r.name,
+      match: r.config.match,
+      state: r.state,
+      sticky: r.config.routing.sticky,
+      rolloutSummary: () => r.rollouts.summary(),
+      telemetry: r.fleetTelemetry ?? r.telemetry,
+      rollouts: r.rollouts,
+      verification: r.verification,
+      shadow: r.shadow,
+      ...(links ? { overrideLinks: links } : {}),
+    };
+  });
   const admin = await buildAdminServer({
     allowedHosts: config.admin.allowedHosts,
     adminHost: config.admin.host,
     token: config.admin.token,
-    services,
+    services: adminServices,
     isReady,
     metricsRegistry,
     logger,
     ...(fleet
-      ? { fleet, converge: (version: number) => fleet.converge(version) }
+      ? { fleet, converge: (version: number, service: string) => services.get(service)!.fleet!.converge(version) }
       : { fleet: loneReplica(`${os.hostname()}-${process.pid}`, new Date(clock.now()).toISOString(), () => state.state.version) }),
     ...(config.admin.tls ? { serverFactory: adminServerFactory(config.admin) } : {}),
   });

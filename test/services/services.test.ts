@@ -163,9 +163,11 @@ t.test('a rollout of one service while the other is flipped; events name their s
     }
   }
   await checkWithTool(t, 'promtool accepts /metrics with the service label', 'promtool', ['check', 'metrics'], metrics);
-  // The unprefixed admin API still answers for the first service (svc-api wires the rest).
-  const state = await (await fetch(`${admin}/api/v1/state`, { headers: { authorization: `Bearer ${TOKEN}` } })).json() as { active: string };
-  t.equal(state.active, 'green');
+  // The admin API: each service under its name; the unprefixed routes name `service` (several services).
+  const auth = { headers: { authorization: `Bearer ${TOKEN}` } };
+  const state = await (await fetch(`${admin}/api/v1/services/shop/state`, auth)).json() as { active: string; version: number };
+  t.match(state, { active: 'green', version: 1 });
+  t.equal((await fetch(`${admin}/api/v1/state`, auth)).status, 400);
 });
 
 t.test('the access log names the service; an upgrade no service matches gets 404 on the socket', async (t) => {

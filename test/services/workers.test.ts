@@ -22,8 +22,8 @@ t.test('workers: 2, two services: each routed by its own state, each counted onc
     `  api: { match: { hosts: [api.test], pathPrefix: /v2 }, upstreams: { blue: { targets: ["${api.blue.url}"] }, green: { targets: ["${api.green.url}"] } } }`,
   ]);
   t.equal(turnout.workers().length, 2, 'two workers');
-  // The unprefixed routes act on the first service (the admin's per-service routes come with svc-api).
-  const flip = await adminJson<{ active: string }>(turnout, 'POST', '/api/v1/flip');
+  // CONTRACT §10: with several services, a service's routes are under its name.
+  const flip = await adminJson<{ active: string }>(turnout, 'POST', '/api/v1/services/shop/flip');
   t.equal(flip.status, 200);
   t.equal(flip.body.active, 'green', 'shop flipped');
 
