@@ -275,6 +275,7 @@ export async function buildApp(config: TurnoutConfig, options: AppOptions = {}):
       mode: options.listenMode ?? listenModeFromEnv() ?? defaultListenMode(),
       channel: ipc,
       logger,
+      spares: config.spareWorkers ?? 1,
     });
   }
   const healthOf = (): TargetHealth => ({

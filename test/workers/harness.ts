@@ -21,8 +21,12 @@ export interface Turnout {
   readonly proxy: string;
   readonly admin: string;
   output(): string;
-  /** Worker pids now (children of the control plane). */
+  /** Worker pids now (children of the control plane), spares included. */
   workers(): number[];
+  /** Children the control plane logged as serving (`worker wN serving`), by worker id. */
+  serving(): Map<string, number>;
+  /** Children the control plane logged as warm spares that do not serve (yet). */
+  spares(): Map<string, number>;
   exited(): Promise<number | null>;
 }
 
@@ -62,8 +66,34 @@ export async function serveWorkers(t: Host, lines: string[], env: NodeJS.Process
     admin: admin!,
     output: () => out,
     workers: () => childrenOf(child.pid!),
+    serving: () => logged(out, child.pid!, /^worker (w\d+) serving$/),
+    spares: () => {
+      const serving = logged(out, child.pid!, /^worker (w\d+) serving$/, false);
+      const warm = logged(out, child.pid!, /^spare (w\d+) warm$/);
+      for (const id of serving.keys()) warm.delete(id);
+      return warm;
+    },
     exited: () => exit,
   };
+}
+
+/** id → pid of the control plane's log lines matching `msg` whose pid is still its child. */
+function logged(out: string, parent: number, msg: RegExp, aliveOnly = true): Map<string, number> {
+  const children = new Set(childrenOf(parent));
+  const found = new Map<string, number>();
+  for (const line of out.split('\n')) {
+    if (!line.startsWith('{')) continue;
+    let entry: { msg?: string; pid?: number };
+    try {
+      // The control plane's lines carry pino's own pid and then the worker's: JSON.parse keeps the last.
+      entry = JSON.parse(line) as { msg?: string; pid?: number };
+    } catch {
+      continue;
+    }
+    const m = msg.exec(entry.msg ?? '');
+    if (m && entry.pid !== undefined && (!aliveOnly || children.has(entry.pid))) found.set(m[1]!, entry.pid);
+  }
+  return found;
 }
 
 /** The direct children of a process (Linux /proc). */
