@@ -3,6 +3,7 @@
 //   turnout-workers-2         Turnout workers: 2 (each worker binds its own SO_REUSEPORT socket)
 //   turnout-workers-2-shared  the same with node:cluster's shared handle (TURNOUT_WORKERS_LISTEN=shared)
 //   undici-cluster-2          node:cluster × 2 of the minimal undici proxy (the multi-core baseline)
+//   turnout-workers-auto      Turnout workers: auto (os.availableParallelism() workers)
 //   turnout-workers-1         Turnout as one process
 //   undici-proxy              the minimal undici proxy, one process (p99 and RSS baseline)
 // Throughput (autocannon, 100 connections), CPU µs per request of the whole process tree, added
@@ -63,7 +64,7 @@ function undiciScript(id: string, label: string, script: string, extra: string[]
   };
 }
 
-function turnout(id: string, label: string, workers: number, env?: Record<string, string>): Contender {
+function turnout(id: string, label: string, workers: number | 'auto', env?: Record<string, string>): Contender {
   return {
     id,
     label,
@@ -77,6 +78,7 @@ const CONTENDERS: Contender[] = [
   turnout('turnout-workers-2', 'Turnout workers: 2 (SO_REUSEPORT per worker)', 2),
   undiciScript('undici-cluster-2', 'node:cluster × 2 of the minimal undici proxy', 'undici-cluster.ts', ['2']),
   turnout('turnout-workers-1', 'Turnout workers: 1', 1),
+  turnout('turnout-workers-auto', `Turnout workers: auto (${os.availableParallelism()} here)`, 'auto'),
   turnout('turnout-workers-2-shared', "Turnout workers: 2 (node:cluster's shared handle)", 2, { TURNOUT_WORKERS_LISTEN: 'shared' }),
   undiciScript('undici-proxy', 'minimal undici proxy, one process', 'undici-proxy.ts'),
 ];
