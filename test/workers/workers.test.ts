@@ -58,7 +58,9 @@ t.test('two workers both serve; 2000 requests are counted exactly 2000 times', a
   t.ok(used.every((u) => u > 0 && u >= sum * 0.1), `both workers spent CPU on the load (ticks: ${used.join(', ')})`);
   const spareUsed = cpuTicks(spare) - spareBefore;
   t.ok(spareUsed <= Math.max(2, sum * 0.05), `the spare served none of it (${spareUsed} ticks)`);
-  t.comment(`control plane ticks during the load: ${cpuTicks(turnout.child.pid!) - controlBefore}`);
+  const control = cpuTicks(turnout.child.pid!) - controlBefore;
+  // reuseport: the kernel hands connections to the workers; the control plane only merges deltas.
+  t.ok(control <= Math.max(5, sum * 0.25), `the control plane handled no proxied request (${control} ticks against the workers' ${sum})`);
 
   const count = async () => (await adminJson<UpstreamsBody>(turnout, 'GET', '/api/v1/upstreams')).body.colours.blue.requests;
   await waitFor(async () => (await count()) >= 2000, 'the per-second deltas to arrive', 5000, 100);
@@ -325,6 +327,37 @@ t.test('probe health, owned by the control plane, reaches every worker through t
   t.ok((await load(turnout, 400, 16)).every((s) => s === 200));
   const toB2 = b2.seen.filter((r) => r.url === '/n').length - b2Before;
   t.ok(toB2 >= 150 && b1.seen.length - b1Before >= 150, `round robin over both again (b2 got ${toB2} of 400)`);
+});
+
+t.test('stickiness and overrides are the same in every worker: same hash, same snapshot', async (t) => {
+  const up = await upstreams(t);
+  const turnout = await serveWorkers(t, [...up.lines, 'workers: 2', 'healthCheck: { intervalMs: 60000 }', 'routing: { canaryWeight: 50, sticky: { by: header } }']);
+  const workers = [...turnout.serving().values()];
+  const before = workers.map(cpuTicks);
+  // The README's bucket, computed here independently: FNV-1a 32 over the key's UTF-8 bytes, mod 10^6.
+  const bucket = (key: string) => {
+    let h = 0x811c9dc5;
+    for (const x of Buffer.from(key, 'utf8')) h = Math.imul(h ^ x, 0x01000193) >>> 0;
+    return h % 1_000_000;
+  };
+  // Every request on a new connection, so the kernel spreads them over both workers' sockets.
+  const ask = async (user: string, headers: Record<string, string> = {}) => {
+    const res = await request(`${turnout.proxy}/s`, { reset: true, headers: { 'x-user-id': user, ...headers } });
+    return ((await res.body.json()) as { name: string }).name;
+  };
+  const wrong: string[] = [];
+  const users = Array.from({ length: 60 }, (_, i) => `user-${i}`);
+  for (const user of users) {
+    const want = bucket(user) < 50 * 10_000 ? 'green' : 'blue';
+    const got = await Promise.all([ask(user), ask(user), ask(user), ask(user)]);
+    if (got.some((c) => c !== want)) wrong.push(`${user}: ${got.join(',')} (want ${want})`);
+  }
+  t.same(wrong, [], 'each user always lands on the colour of its bucket, whichever worker answers');
+  const greenUser = users.find((u) => bucket(u) < 500_000)!;
+  const overridden = await Promise.all(Array.from({ length: 8 }, () => ask(greenUser, { 'x-turnout-colour': 'blue' })));
+  t.same(overridden, Array(8).fill('blue'), 'the override wins in every worker');
+  const used = workers.map((pid, i) => cpuTicks(pid) - before[i]!);
+  t.ok(used.every((u) => u > 0), `both workers answered (ticks: ${used.join(', ')})`);
 });
 
 t.test('workers: 1 stays a single process that serves and counts by itself', async (t) => {
