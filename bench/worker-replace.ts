@@ -163,6 +163,7 @@ async function main(): Promise<void> {
       const ks = results.get(m.id)!;
       const serving = ks.map((k) => k.servingMs).sort((a, b) => a - b);
       const detect = ks.map((k) => k.detectMs).sort((a, b) => a - b);
+      const after = ks.map((k) => k.servingMs - k.detectMs).sort((a, b) => a - b);
       return [
         m.label,
         String(ks.length),
@@ -170,12 +171,13 @@ async function main(): Promise<void> {
         `${quantile(serving, 0.9)}`,
         `${serving.at(-1)}`,
         `${serving.filter((s) => s <= 1000).length}/${ks.length}`,
-        `${quantile(detect, 0.5)}`,
+        `${quantile(detect, 0.5)} / ${detect.at(-1)}`,
+        `${quantile(after, 0.5)} / ${after.at(-1)}`,
         `${ks.reduce((a, k) => a + k.load.errors + k.load.non2xx, 0)}`,
         `${Math.round(ks.reduce((a, k) => a + k.load.rps, 0) / Math.max(1, ks.length))}`,
       ];
     });
-    const table = markdownTable(['mode', 'kills', 'serving p50 ms', 'p90 ms', 'max ms', '≤ 1 s', 'death seen p50 ms', 'failed requests (all kills)', 'mean req/s during the kills'], rows);
+    const table = markdownTable(['mode', 'kills', 'serving p50 ms', 'p90 ms', 'max ms', '≤ 1 s', 'death seen p50 / max ms', 'then serving p50 / max ms', 'failed requests (all kills)', 'mean req/s during the kills'], rows);
     process.stdout.write(
       [
         `## Worker replacement under load${smoke ? ' (smoke)' : ''}`,
