@@ -205,7 +205,10 @@ export class Supervisor {
       this.#o.channel.detach(id);
       const how = signal ? `signal ${signal}` : `code ${code}`;
       if (entry.role === 'spare') {
-        if (!this.#stopping) this.#o.logger.warn({ worker: id }, `spare ${id} exited (${failure ?? how}); forking another`);
+        if (!this.#stopping) {
+          if (entry.warm) this.#o.logger.warn({ worker: id }, `spare ${id} exited (${failure ?? how}); forking another`);
+          else this.#o.logger.error({ worker: id }, `spare ${id} could not start: ${failure ?? `exited with ${how}`}; retrying in ${this.#o.retryMs ?? 1000} ms`);
+        }
         this.#spares.died(entry, entry.warm);
         return;
       }
@@ -237,17 +240,17 @@ export class Supervisor {
   /** Puts a warm spare in a dead worker's place, else forks a fresh worker. */
   #replace(dead?: string): void {
     if (this.#stopping) return;
+    // The next spare once the replacement serves (or could not), not before: its fork and start
+    // would compete for the CPU with the replacement's. A bound in case it neither serves nor exits.
+    const refillAfter = (replacement: Entry) => {
+      const refill = () => this.#spares.fill();
+      replacement.serving.then(refill, refill);
+      setTimeout(refill, this.#o.retryMs ?? 1000).unref();
+    };
     const spare = this.#spares.take();
-    if (spare === undefined) {
-      this.#fork('serving');
-      return this.#spares.fill();
-    }
+    if (spare === undefined) return refillAfter(this.#fork('serving'));
     spare.role = 'serving';
-    // The next spare once this one serves (or could not), not before: its fork and start would
-    // compete for the CPU with the promotion. A bound in case it neither serves nor exits.
-    const refill = () => this.#spares.fill();
-    spare.serving.then(refill, refill);
-    setTimeout(refill, this.#o.retryMs ?? 1000).unref();
+    refillAfter(spare);
     this.#o.logger.info({ worker: spare.id, replaces: dead, warm: spare.warm }, `spare ${spare.id} takes ${dead === undefined ? 'a' : `${dead}'s`} place`);
     // Not yet said hello (still loading): it is attached on hello, as a fresh worker is.
     if (spare.hello) this.#o.channel.attach(spare.id, spare.endpoint);

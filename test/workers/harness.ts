@@ -57,7 +57,7 @@ export async function serveWorkers(t: Host, lines: string[], env: NodeJS.Process
     }
   });
   let urls: RegExpExecArray | null = null;
-  await waitFor(() => (urls = /proxy (http:\/\/[^,\s]+).*admin (http:\/\/[^"\s]+)/.exec(out)) !== null || child.exitCode !== null, 'turnout to listen', 20_000);
+  await waitFor(() => (urls = /proxy (https?:\/\/[^,\s]+).*admin (http:\/\/[^"\s]+)/.exec(out)) !== null || child.exitCode !== null, 'turnout to listen', 20_000);
   if (urls === null) throw new Error(`turnout exited before listening:\n${out}`);
   const [, proxy, admin] = urls as RegExpExecArray;
   return {

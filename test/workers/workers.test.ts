@@ -4,10 +4,13 @@
 import t from 'tap';
 import { availableParallelism } from 'node:os';
 import { createServer } from 'node:net';
-import { readFileSync } from 'node:fs';
+import { mkdtempSync, readFileSync, renameSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { Agent, request } from 'undici';
 import { startUpstream } from '../helpers/upstream.ts';
+import { makeCertificate } from '../helpers/tls.ts';
+import { requireTool } from '../helpers/tools.ts';
 import { waitFor } from '../helpers/wait.ts';
 import { adminJson, cpuTicks, metricsText, requestsTotal, serveWorkers, type Turnout, type UpstreamsBody } from './harness.ts';
 
@@ -213,6 +216,42 @@ t.test('a spare that dies is re-forked; the serving workers are not touched', as
   t.same([...turnout.serving().values()], serving, 'the same two workers serve');
   t.ok((await load(turnout, 200, 8)).every((s) => s === 200));
   t.match(await metricsText(turnout), /^turnout_worker_restarts_total 0$/m, 'a spare is not a restart');
+});
+
+t.test('a spare or a replacement that cannot start is logged and retried while the other worker serves', async (t) => {
+  if (requireTool(t, 'openssl') === undefined) return;
+  const up = await upstreams(t);
+  // Not t.testdir(): serveWorkers makes that one afresh.
+  const dir = mkdtempSync(join(tmpdir(), 'turnout-workers-tls-'));
+  t.teardown(() => rmSync(dir, { recursive: true, force: true }));
+  const cert = makeCertificate(dir, 'edge');
+  const turnout = await serveWorkers(t, [...up.lines, 'workers: 2', 'healthCheck: { intervalMs: 60000 }', `listen: { host: 127.0.0.1, port: 0, tls: { cert: "${cert.cert}", key: "${cert.key}" } }`]);
+  const agent = new Agent({ connect: { rejectUnauthorized: false } });
+  t.teardown(() => agent.close());
+  const served = async (n: number) => {
+    let ok = 0;
+    for (let i = 0; i < n; i++) {
+      const res = await request(`${turnout.proxy}/c`, { dispatcher: agent, reset: true });
+      await res.body.dump();
+      if (res.statusCode === 200) ok++;
+    }
+    return ok;
+  };
+  await waitFor(() => turnout.spares().size === 1, 'the warm spare', 20_000);
+  // Each worker reads the certificate files itself: without them no new worker can start.
+  renameSync(cert.key, `${cert.key}.away`);
+  process.kill([...turnout.spares().values()][0]!, 'SIGKILL');
+  await waitFor(() => /spare w\d+ could not start: config: invalid TLS certificates\\n {2}listen\.tls\.key: [^"]*cannot be read \(ENOENT\); retrying in 1000 ms/.test(turnout.output()), 'the next spare to fail, saying why', 20_000);
+  const [victimId, victim] = [...turnout.serving()][0]!;
+  const [survivorId, survivor] = [...turnout.serving()][1]!;
+  process.kill(victim, 'SIGKILL');
+  await waitFor(() => /worker w\d+ could not start: config: invalid TLS certificates\\n {2}listen\.tls\.key/.test(turnout.output()), 'the replacement to fail, saying why', 20_000);
+  t.equal(await served(20), 20, 'the other worker serves meanwhile');
+  t.same([...turnout.serving()], [[survivorId, survivor]], 'one worker serving');
+  t.match(turnout.output(), new RegExp(`worker ${victimId} died \\(signal SIGKILL\\)`));
+  renameSync(`${cert.key}.away`, cert.key);
+  await waitFor(() => turnout.serving().size === 2 && turnout.spares().size === 1, 'a replacement and a spare, once the files are back', 30_000);
+  t.equal(await served(20), 20, 'both serve again');
 });
 
 t.test('the control plane killed: every worker and the spare exit (no orphans)', async (t) => {
