@@ -368,6 +368,44 @@ t.test('probe health, owned by the control plane, reaches every worker through t
   t.ok(toB2 >= 150 && b1.seen.length - b1Before >= 150, `round robin over both again (b2 got ${toB2} of 400)`);
 });
 
+t.test('passive ejection is per worker: each worker ejects a failing target after its own 3 failures', async (t) => {
+  const b1 = await startUpstream(t, 'b1', { keepBody: false });
+  const b2 = await startUpstream(t, 'b2', { keepBody: false });
+  const green = await startUpstream(t, 'green', { keepBody: false });
+  b2.handle((req, res) => {
+    // Healthy to the probes, failing every request: only passive ejection can catch it.
+    if (req.url !== '/healthz') res.writeHead(500);
+    res.end('b2');
+  });
+  const turnout = await serveWorkers(t, [
+    `upstreams: { blue: { targets: ["${b1.url}", "${b2.url}"] }, green: { targets: ["${green.url}"] } }`,
+    'workers: 2',
+    'spareWorkers: 0',
+    'healthCheck: { intervalMs: 60000 }',
+    'outlier: { consecutiveFailures: 3, ejectMs: 600000 }',
+    // No retry: each failure the client sees is one the worker counted.
+    'proxy: { retryBudget: 0 }',
+  ]);
+  const workers = [...turnout.serving().values()];
+  const before = workers.map(cpuTicks);
+  const statuses: number[] = [];
+  // One request at a time, each on a new connection: the kernel spreads them over both workers.
+  for (let i = 0; i < 100; i++) {
+    const res = await request(`${turnout.proxy}/e`, { reset: true });
+    await res.body.dump();
+    statuses.push(res.statusCode);
+  }
+  const used = workers.map((pid, i) => cpuTicks(pid) - before[i]!);
+  t.ok(used.every((u) => u > 0), `both workers served (ticks: ${used.join(', ')})`);
+  const failed = b2.seen.filter((r) => r.url === '/e').length;
+  t.equal(failed, 6, 'b2 got 3 requests from each worker, then each ejected it on its own');
+  t.equal(statuses.filter((s) => s === 500).length, 6, 'the clients saw those 6 failures');
+  t.same(statuses.slice(-50).filter((s) => s !== 200), [], 'then b1 answered everything');
+  const healthy = async () => (await adminJson<{ colours: { blue: { targets: { healthy: boolean }[] } } }>(turnout, 'GET', '/api/v1/upstreams')).body.colours.blue.targets.map((x) => x.healthy);
+  await waitFor(async () => (await healthy())[1] === false, 'the control plane to show b2 ejected (per-second delta)', 5000, 100);
+  t.same(await healthy(), [true, false], '/api/v1/upstreams: b2 out, b1 in');
+});
+
 t.test('stickiness and overrides are the same in every worker: same hash, same snapshot', async (t) => {
   const up = await upstreams(t);
   const turnout = await serveWorkers(t, [...up.lines, 'workers: 2', 'healthCheck: { intervalMs: 60000 }', 'routing: { canaryWeight: 50, sticky: { by: header } }']);
