@@ -4,7 +4,8 @@
 import { spawn, type ChildProcess } from 'node:child_process';
 import { readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { request } from 'undici';
+import { Agent, request } from 'undici';
+import { startUpstream } from '../helpers/upstream.ts';
 import { ensureBuilt } from '../helpers/build.ts';
 import { waitFor } from '../helpers/wait.ts';
 
@@ -135,4 +136,30 @@ export function requestsTotal(metrics: string): number {
 
 export interface UpstreamsBody {
   colours: Record<'blue' | 'green', { requests: number; inFlight: number; targets: { requests: number; inFlight: number }[] }>;
+}
+
+/** A blue and a green upstream, and the config line pointing at them. */
+export async function upstreams(t: Parameters<typeof startUpstream>[0]) {
+  const blue = await startUpstream(t, 'blue', { keepBody: false });
+  const green = await startUpstream(t, 'green', { keepBody: false });
+  return { blue, green, lines: [`upstreams: { blue: { targets: ["${blue.url}"] }, green: { targets: ["${green.url}"] } }`] };
+}
+
+/** `total` GETs over `connections` keep-alive connections; returns the status of each. */
+export async function load(turnout: Turnout, total: number, connections: number): Promise<number[]> {
+  const agent = new Agent({ connections, pipelining: 1 });
+  const statuses: number[] = [];
+  let next = 0;
+  await Promise.all(
+    Array.from({ length: connections }, async () => {
+      while (next < total) {
+        next++;
+        const res = await request(`${turnout.proxy}/n`, { dispatcher: agent });
+        await res.body.dump();
+        statuses.push(res.statusCode);
+      }
+    }),
+  );
+  await agent.close();
+  return statuses;
 }
