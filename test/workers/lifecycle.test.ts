@@ -84,7 +84,7 @@ t.test('SIGTERM drains every worker: in-flight requests finish, state persists, 
   const dir = t.testdir();
   const statePath = join(dir, 'state.json');
   // A drain bound far beyond the test's steps: on a busy machine reaching release() took over 5 s,
-  // and the bound cut the held requests (the bound itself is tested in the single process).
+  // and the bound cut the held requests. This test is about finishing them, not about the bound.
   const turnout = await serveWorkers(t, [...up.lines, 'workers: 2', 'healthCheck: { intervalMs: 60000 }', 'shutdown: { drainSeconds: 60 }', `state: { store: file, path: "${statePath}" }`]);
   t.equal((await adminJson(turnout, 'PUT', '/api/v1/canary', { weight: 7 })).status, 200);
   await waitFor(() => turnout.spares().size === 1, 'the warm spare (drained too)', 20_000);
