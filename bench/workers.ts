@@ -3,6 +3,7 @@
 //   turnout-workers-2         Turnout workers: 2 (each worker binds its own SO_REUSEPORT socket)
 //   turnout-workers-2-shared  the same with node:cluster's shared handle (TURNOUT_WORKERS_LISTEN=shared)
 //   undici-cluster-2          node:cluster × 2 of the minimal undici proxy (the multi-core baseline)
+//   turnout-workers-auto      Turnout workers: auto (os.availableParallelism() workers)
 //   turnout-workers-1         Turnout as one process
 //   undici-proxy              the minimal undici proxy, one process (p99 and RSS baseline)
 // Throughput (autocannon, 100 connections), CPU µs per request of the whole process tree, added
@@ -63,7 +64,7 @@ function undiciScript(id: string, label: string, script: string, extra: string[]
   };
 }
 
-function turnout(id: string, label: string, workers: number, env?: Record<string, string>): Contender {
+function turnout(id: string, label: string, workers: number | 'auto', env?: Record<string, string>): Contender {
   return {
     id,
     label,
@@ -77,6 +78,7 @@ const CONTENDERS: Contender[] = [
   turnout('turnout-workers-2', 'Turnout workers: 2 (SO_REUSEPORT per worker)', 2),
   undiciScript('undici-cluster-2', 'node:cluster × 2 of the minimal undici proxy', 'undici-cluster.ts', ['2']),
   turnout('turnout-workers-1', 'Turnout workers: 1', 1),
+  turnout('turnout-workers-auto', `Turnout workers: auto (${os.availableParallelism()} here)`, 'auto'),
   turnout('turnout-workers-2-shared', "Turnout workers: 2 (node:cluster's shared handle)", 2, { TURNOUT_WORKERS_LISTEN: 'shared' }),
   undiciScript('undici-proxy', 'minimal undici proxy, one process', 'undici-proxy.ts'),
 ];
@@ -113,12 +115,14 @@ async function main(): Promise<number> {
       const id = l.contender.id;
       const t = summariseThroughput(throughput, id);
       const lat = summariseLatency(latency, id, 'undici-proxy');
+      const pacedCpu = latency.map((r) => r[id]?.cpuUsPerReq).filter((v): v is number => v !== undefined);
       return [
         id,
         fmtInt(t?.rps) + ((t?.errors ?? 0) + (t?.non2xx ?? 0) > 0 ? ` (${(t?.errors ?? 0) + (t?.non2xx ?? 0)} err)` : ''),
         fmtFixed(medianRatio(throughput, id, 'undici-cluster-2'), 2, '×'),
         fmtFixed(medianRatio(throughput, id, 'turnout-workers-1'), 2, '×'),
         fmtFixed(t?.cpuUsPerReq, 1),
+        fmtFixed(pacedCpu.length ? median(pacedCpu) : null, 1),
         fmtFixed(lat?.p99 ?? null, 3),
         id === 'undici-proxy' ? '0' : fmtSigned(lat?.addedP99, 3),
         fmtMB(rss[id]!.maxWorker),
@@ -126,7 +130,7 @@ async function main(): Promise<number> {
       ];
     });
     const table = markdownTable(
-      ['contender', 'req/s (100 conns)', '× cluster×2', '× workers:1', 'CPU µs/req (tree)', `p99 ms @${settings.rate}/s`, 'p99 vs undici-proxy', 'peak RSS per worker', 'peak RSS per process'],
+      ['contender', 'req/s (100 conns)', '× cluster×2', '× workers:1', 'CPU µs/req (tree)', `CPU µs/req @${settings.rate}/s`, `p99 ms @${settings.rate}/s`, 'p99 vs undici-proxy', 'peak RSS per worker', 'peak RSS per process'],
       rows,
     );
     const machine = `${os.cpus().length} × ${os.cpus()[0]?.model ?? 'cpu'}, Node ${process.version}`;
@@ -143,10 +147,15 @@ async function main(): Promise<number> {
     process.stdout.write(text + '\n');
     const ratio = (a: string, b: string) => medianRatio(throughput, a, b);
     const cpu = (id: string) => summariseThroughput(throughput, id)?.cpuUsPerReq ?? null;
+    const pacedCpu = (id: string) => {
+      const v = latency.map((r) => r[id]?.cpuUsPerReq).filter((x): x is number => x !== undefined);
+      return v.length ? median(v) : null;
+    };
     const verdicts = [
       `workers:2 ≥ 0.9× cluster×2: ${fmtFixed(ratio('turnout-workers-2', 'undici-cluster-2'), 2, '×')}`,
       `workers:2 ≥ 1.2× workers:1: ${fmtFixed(ratio('turnout-workers-2', 'turnout-workers-1'), 2, '×')}`,
-      `CPU µs/req workers:2 ≤ workers:1: ${fmtFixed(cpu('turnout-workers-2'), 1)} vs ${fmtFixed(cpu('turnout-workers-1'), 1)}`,
+      `CPU µs/req workers:2 ≤ workers:1: ${fmtFixed(cpu('turnout-workers-2'), 1)} vs ${fmtFixed(cpu('turnout-workers-1'), 1)} at saturation, ${fmtFixed(pacedCpu('turnout-workers-2'), 1)} vs ${fmtFixed(pacedCpu('turnout-workers-1'), 1)} at ${settings.rate} req/s`,
+      `workers:auto ÷ workers:1: ${fmtFixed(ratio('turnout-workers-auto', 'turnout-workers-1'), 2, '×')}`,
       `added p99 @2000/s of workers:1 vs undici proxy ≤ +0.3 ms: ${fmtSigned(summariseLatency(latency, 'turnout-workers-1', 'undici-proxy')?.addedP99, 3)} ms`,
       `peak RSS per worker ≤ 1.1× undici proxy: workers:2 ${fmtFixed(rss['turnout-workers-2']!.maxWorker / rss['undici-proxy']!.maxWorker, 2, '×')}, workers:1 ${fmtFixed(rss['turnout-workers-1']!.maxWorker / rss['undici-proxy']!.maxWorker, 2, '×')}`,
       `reuseport vs shared handle (workers:2): ${fmtFixed(ratio('turnout-workers-2', 'turnout-workers-2-shared'), 2, '×')}`,

@@ -289,6 +289,7 @@ export async function buildApp(config: TurnoutConfig, options: AppOptions = {}):
       mode: options.listenMode ?? listenModeFromEnv() ?? defaultListenMode(),
       channel: ipc,
       logger,
+      spares: config.spareWorkers ?? 1,
     });
   }
   // Per service: one publish per state version (a fleet's onApplied and the commit's own publish share it).

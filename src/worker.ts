@@ -107,11 +107,8 @@ async function start(init: InitMessage): Promise<void> {
   };
   scheduleFlush();
 
-  // Routed by the control plane's state from the very first request.
-  await firstSnapshot;
-  const proxyPort = await listen(proxy, init.proxy, init.mode);
-  const previewPort = preview && init.preview ? await listen(preview, init.preview, init.mode) : null;
-
+  // Lifecycle handlers before anything waits: a spare (workers/spare.ts) is drained or loses its
+  // control plane while it waits for its first snapshot, and must not linger.
   let draining = false;
   const drain = () => {
     if (draining) return;
@@ -136,6 +133,14 @@ async function start(init: InitMessage): Promise<void> {
   // worker itself, so a worker ignores it. A SIGTERM may be for this worker alone: drain.
   process.on('SIGINT', () => {});
   process.on('SIGTERM', drain);
+
+  // Built: a spare waits here, unattached, until it takes a dead worker's place. Routed by the
+  // control plane's state from the very first request.
+  tell({ t: 'turnout.warm' });
+  await firstSnapshot;
+  if (draining) return;
+  const proxyPort = await listen(proxy, init.proxy, init.mode);
+  const previewPort = preview && init.preview ? await listen(preview, init.preview, init.mode) : null;
 
   tell({ t: 'turnout.ready', proxyPort, previewPort });
 }

@@ -290,6 +290,8 @@ export const configSchema: ObjectSpec = obj({
   log: obj({ access: bool(false) }),
   // CONTRACT §7: data-plane processes under one control plane; `auto` = os.availableParallelism().
   workers: { ...int(1, 1, 1024), words: ['auto'] },
+  // Issue 13: forked, built workers kept waiting to replace one that dies at once (workers/spare.ts).
+  spareWorkers: int(1, 0, 16),
   // CONTRACT §9: shadow comparison (src/shadow/). percent is only the seed: PUT /api/v1/shadow changes it.
   shadow: obj({
     percent: { kind: 'number', default: 0, min: 0, max: 100, rule: weight },

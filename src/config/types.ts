@@ -196,6 +196,8 @@ export interface TurnoutConfig {
   readonly log: LogConfig;
   /** CONTRACT §7: data-plane processes; `auto` = os.availableParallelism(). 1 = a single process. */
   readonly workers: number | 'auto';
+  /** Warm spare workers (workers/spare.ts), used only with workers > 1. Optional for hand-built test configs. */
+  readonly spareWorkers?: number;
   readonly notify: NotifyConfig;
   /** Optional in the type so hand-built test configs keep compiling; the loader always fills it. */
   readonly shadow?: ShadowConfig;

@@ -6,14 +6,17 @@ import type { Supervisor } from './supervisor.ts';
 export function registerWorkerMetrics(register: Registry, workers: Supervisor): void {
   new Gauge({
     name: 'turnout_workers',
-    help: 'Data-plane worker processes, by state (ready: listening and routing by the current snapshot).',
+    help: 'Data-plane worker processes, by state (ready: listening and routing by the current snapshot; spare: forked and built, not serving).',
     labelNames: ['state'] as const,
     registers: [register],
     collect() {
       const list = workers.list();
-      const ready = list.filter((w) => w.ready).length;
+      const serving = list.filter((w) => w.role === 'serving');
+      const ready = serving.filter((w) => w.ready).length;
       this.set({ state: 'ready' }, ready);
-      this.set({ state: 'starting' }, list.length - ready);
+      this.set({ state: 'starting' }, serving.length - ready);
+      // Warm spares (workers/spare.ts), forked and built, waiting to replace a worker that dies.
+      this.set({ state: 'spare' }, list.length - serving.length);
     },
   });
   new Counter({

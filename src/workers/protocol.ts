@@ -30,6 +30,14 @@ export interface HelloMessage {
   readonly t: 'turnout.hello';
 }
 
+/**
+ * Worker → supervisor: pools and listeners built, waiting for its first snapshot. A spare
+ * (spare.ts) stays there until the supervisor attaches it to the channel.
+ */
+export interface WarmMessage {
+  readonly t: 'turnout.warm';
+}
+
 /** Worker → supervisor: listening (with the ports it got, for port 0). */
 export interface ReadyMessage {
   readonly t: 'turnout.ready';
@@ -49,7 +57,7 @@ export interface DrainedMessage {
 }
 
 export type ToWorker = InitMessage | DrainMessage;
-export type FromWorker = HelloMessage | ReadyMessage | FailedMessage | DrainedMessage;
+export type FromWorker = HelloMessage | WarmMessage | ReadyMessage | FailedMessage | DrainedMessage;
 
 export function lifecycleMessage<T extends { t: string }>(value: unknown, t: T['t']): T | undefined {
   return typeof value === 'object' && value !== null && (value as { t?: unknown }).t === t ? (value as T) : undefined;

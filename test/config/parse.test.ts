@@ -65,6 +65,7 @@ t.test('defaults: the minimal config gets exactly CONTRACT §2', async (t) => {
     metrics: { windowSeconds: 60 },
     log: { access: false },
     workers: 1,
+    spareWorkers: 1,
     notify: { webhooks: [], secret: '' },
     shadow: { percent: 0, methods: ['GET', 'HEAD'], maxBodyBytes: 1048576, memoryBytes: 67108864, timeoutMs: 5000, ignoreHeaders: ['date'], ignoreJsonPaths: [], noisePercent: 10 },
   };
@@ -100,6 +101,7 @@ t.test('valid values are accepted and normalised', async (t) => {
     ['shutdown.drainSeconds', 0, (c) => c.shutdown.drainSeconds, 0],
     ['workers', 'auto', (c) => c.workers, 'auto'],
     ['workers', 4, (c) => c.workers, 4],
+    ['spareWorkers', 0, (c) => c.spareWorkers, 0],
   ];
   for (const [path, value, get, want] of table) {
     t.strictSame(get(parseConfig(withValue(path, value), 'test.yaml', {})), want, `${path} = ${JSON.stringify(value)}`);
@@ -141,6 +143,7 @@ t.test('every rule reports its exact field path and reason', async (t) => {
     ['admin.port', 80.5, 'admin.port: must be an integer, got 80.5'],
     ['workers', 'all', 'workers: must be an integer or "auto", got string "all"'],
     ['workers', 0, 'workers: must be between 1 and 1024, got 0'],
+    ['spareWorkers', 17, 'spareWorkers: must be between 0 and 16, got 17'],
     ['preview.port', null, 'preview.port: must be an integer, got null'],
     ['listen.host', 'bad host', 'listen.host: must be an IP address or a host name'],
     ['listen.host', '', 'listen.host: must be an IP address or a host name'],

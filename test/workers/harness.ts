@@ -4,7 +4,8 @@
 import { spawn, type ChildProcess } from 'node:child_process';
 import { readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { request } from 'undici';
+import { Agent, request } from 'undici';
+import { startUpstream } from '../helpers/upstream.ts';
 import { ensureBuilt } from '../helpers/build.ts';
 import { waitFor } from '../helpers/wait.ts';
 
@@ -21,8 +22,12 @@ export interface Turnout {
   readonly proxy: string;
   readonly admin: string;
   output(): string;
-  /** Worker pids now (children of the control plane). */
+  /** Worker pids now (children of the control plane), spares included. */
   workers(): number[];
+  /** Children the control plane logged as serving (`worker wN serving`), by worker id. */
+  serving(): Map<string, number>;
+  /** Children the control plane logged as warm spares that do not serve (yet). */
+  spares(): Map<string, number>;
   exited(): Promise<number | null>;
 }
 
@@ -53,7 +58,7 @@ export async function serveWorkers(t: Host, lines: string[], env: NodeJS.Process
     }
   });
   let urls: RegExpExecArray | null = null;
-  await waitFor(() => (urls = /proxy (http:\/\/[^,\s]+).*admin (http:\/\/[^"\s]+)/.exec(out)) !== null || child.exitCode !== null, 'turnout to listen', 20_000);
+  await waitFor(() => (urls = /proxy (https?:\/\/[^,\s]+).*admin (http:\/\/[^"\s]+)/.exec(out)) !== null || child.exitCode !== null, 'turnout to listen', 20_000);
   if (urls === null) throw new Error(`turnout exited before listening:\n${out}`);
   const [, proxy, admin] = urls as RegExpExecArray;
   return {
@@ -62,8 +67,34 @@ export async function serveWorkers(t: Host, lines: string[], env: NodeJS.Process
     admin: admin!,
     output: () => out,
     workers: () => childrenOf(child.pid!),
+    serving: () => logged(out, child.pid!, /^worker (w\d+) serving$/),
+    spares: () => {
+      const serving = logged(out, child.pid!, /^worker (w\d+) serving$/, false);
+      const warm = logged(out, child.pid!, /^spare (w\d+) warm$/);
+      for (const id of serving.keys()) warm.delete(id);
+      return warm;
+    },
     exited: () => exit,
   };
+}
+
+/** id → pid of the control plane's log lines matching `msg` whose pid is still its child. */
+function logged(out: string, parent: number, msg: RegExp, aliveOnly = true): Map<string, number> {
+  const children = new Set(childrenOf(parent));
+  const found = new Map<string, number>();
+  for (const line of out.split('\n')) {
+    if (!line.startsWith('{')) continue;
+    let entry: { msg?: string; pid?: number };
+    try {
+      // The control plane's lines carry pino's own pid and then the worker's: JSON.parse keeps the last.
+      entry = JSON.parse(line) as { msg?: string; pid?: number };
+    } catch {
+      continue;
+    }
+    const m = msg.exec(entry.msg ?? '');
+    if (m && entry.pid !== undefined && (!aliveOnly || children.has(entry.pid))) found.set(m[1]!, entry.pid);
+  }
+  return found;
 }
 
 /** The direct children of a process (Linux /proc). */
@@ -105,4 +136,30 @@ export function requestsTotal(metrics: string): number {
 
 export interface UpstreamsBody {
   colours: Record<'blue' | 'green', { requests: number; inFlight: number; targets: { requests: number; inFlight: number }[] }>;
+}
+
+/** A blue and a green upstream, and the config line pointing at them. */
+export async function upstreams(t: Parameters<typeof startUpstream>[0]) {
+  const blue = await startUpstream(t, 'blue', { keepBody: false });
+  const green = await startUpstream(t, 'green', { keepBody: false });
+  return { blue, green, lines: [`upstreams: { blue: { targets: ["${blue.url}"] }, green: { targets: ["${green.url}"] } }`] };
+}
+
+/** `total` GETs over `connections` keep-alive connections; returns the status of each. */
+export async function load(turnout: Turnout, total: number, connections: number): Promise<number[]> {
+  const agent = new Agent({ connections, pipelining: 1 });
+  const statuses: number[] = [];
+  let next = 0;
+  await Promise.all(
+    Array.from({ length: connections }, async () => {
+      while (next < total) {
+        next++;
+        const res = await request(`${turnout.proxy}/n`, { dispatcher: agent });
+        await res.body.dump();
+        statuses.push(res.statusCode);
+      }
+    }),
+  );
+  await agent.close();
+  return statuses;
 }
