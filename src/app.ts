@@ -35,7 +35,7 @@ import { DEFAULT_SERVICE, type SnapshotPublisher, type TargetHealth } from './ch
 import { LocalSnapshotChannel } from './channels/local.ts';
 import { AppliedSnapshot } from './channels/applied.ts';
 import { IpcControlChannel } from './channels/ipc.ts';
-import { ReplayClock, TelemetryMerger, type MergeTarget } from './channels/merge.ts';
+import { ReplayClock, ShadowMerger, TelemetryMerger, type MergeTarget } from './channels/merge.ts';
 import { makeListeners, makePools } from './compose.ts';
 import { Supervisor, defaultListenMode } from './workers/supervisor.ts';
 import { drainServers } from './workers/drain.ts';
@@ -266,6 +266,11 @@ export async function buildApp(config: TurnoutConfig, options: AppOptions = {}):
     const merger = new TelemetryMerger({ telemetry: target, pools, clock: telemetryClock as ReplayClock });
     ipc.subscribe((delta) => merger.merge(delta));
     ipc.onGone((id) => merger.forget(id));
+    // CONTRACT §9: each worker mirrors and compares what it serves; its reports add up here, in
+    // the one Shadower that GET /api/v1/shadow, /metrics and the rollout gate read.
+    const shadowMerger = new ShadowMerger(shadow);
+    ipc.subscribeShadow((delta) => shadowMerger.merge(delta));
+    ipc.onGone((id) => shadowMerger.forget(id));
     publisher = ipc;
     workers = new Supervisor({
       count: workerCount,

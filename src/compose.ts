@@ -49,7 +49,7 @@ export interface ListenerDeps {
   readonly clock: Clock;
   readonly logger: Logger;
   readonly random?: RandomSource;
-  /** CONTRACT §9: mirroring of the main listener's requests (single process only, for now). */
+  /** CONTRACT §9: mirroring of the main listener's requests (the single process's, or each worker's own). */
   readonly shadow?: ShadowHook;
   /** tls/listeners.ts loadListenerCertificates(config): needed when a proxy listener has `tls`. */
   readonly certificates?: ListenerCertificates;

@@ -15,6 +15,10 @@ import { loadListenerCertificates } from './tls/listeners.ts';
 import { drainServers } from './workers/drain.ts';
 import { lifecycleMessage, type Endpoint, type FromWorker, type InitMessage, type ListenMode } from './workers/protocol.ts';
 import { pinTickObjectShape } from './runtime/tick-shape.ts';
+import { Shadower } from './shadow/mirror.ts';
+import { shadowConfigOf } from './shadow/defaults.ts';
+import { ShadowReporter } from './shadow/report.ts';
+import { DEFAULT_SERVICE } from './channels/types.ts';
 
 pinTickObjectShape();
 
@@ -78,7 +82,16 @@ async function start(init: InitMessage): Promise<void> {
   const recorder = new DeltaRecorder({ from: id, targets: { blue: pools.blue.targets, green: pools.green.targets }, publisher: channel });
   // Each worker reads the certificate files itself (the control plane checked them at start).
   const certificates = loadListenerCertificates(config, 'config');
-  const { proxy, preview, tls } = makeListeners(config, { pools, getSnapshot: () => applied.routing!, recorder, clock, logger, certificates });
+  // CONTRACT §9: this worker mirrors and compares the requests it serves, through shadow pools of
+  // its own, and reports what it counted with its telemetry (the control plane adds the reports).
+  const shadow = new Shadower({ config: shadowConfigOf(config), targets: { blue: config.upstreams.blue.targets, green: config.upstreams.green.targets } });
+  const shadowReporter = new ShadowReporter(shadow.stats, shadow.noise);
+  let shadowSeq = 0;
+  const reportShadow = () => {
+    const counts = shadowReporter.take();
+    if (counts !== undefined) channel.sendShadow({ service: DEFAULT_SERVICE, from: id, seq: ++shadowSeq, ...counts });
+  };
+  const { proxy, preview, tls } = makeListeners(config, { pools, getSnapshot: () => applied.routing!, recorder, shadow, clock, logger, certificates });
   process.on('SIGHUP', () => {
     for (const outcome of tls.map((l) => l.reload())) (outcome.ok ? logger.info(outcome.message) : logger.error(outcome.message));
   });
@@ -88,6 +101,7 @@ async function start(init: InitMessage): Promise<void> {
   const scheduleFlush = () => {
     flushTimer = setTimeout(() => {
       recorder.flush();
+      reportShadow();
       scheduleFlush();
     }, 1000 - (Date.now() % 1000) + 2);
   };
@@ -109,6 +123,10 @@ async function start(init: InitMessage): Promise<void> {
       // The last requests, counted in the second they finished in.
       recorder.flush(Math.floor(Date.now() / 1000));
       await Promise.all([pools.blue.close(), pools.green.close()]);
+      // Shadows still in flight are cut (nobody's answer) and counted; then the last report.
+      await shadow.close();
+      await new Promise((resolve) => setImmediate(resolve)); // the cut pairs settle
+      reportShadow();
       // Exit once the channel has delivered the final delta (IPC keeps message order).
       tell({ t: 'turnout.drained' }, () => process.exit(0));
     });

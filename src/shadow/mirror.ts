@@ -15,7 +15,7 @@ import { AnswerCapture, headersFromRaw, MemoryBudget } from './capture.ts';
 import { compareAnswers, compileJsonPaths, type CompareOptions, type MismatchKind } from './compare.ts';
 import { Noise } from './noise.ts';
 import { RequestTee } from './request-tee.ts';
-import { ShadowStats, type ShadowView } from './stats.ts';
+import { ShadowStats, type ShadowCounts, type ShadowView } from './stats.ts';
 
 /** What Exchange calls on the live side of a mirrored request. Each call is cheap and never blocks. */
 export interface LiveTap {
@@ -104,6 +104,12 @@ export class Shadower implements ShadowHook {
     if (hasBody) pair.teeBody(req);
     pair.send('shadow', this.pick(idle), outgoing);
     return pair;
+  }
+
+  /** A worker's report (report.ts), added by the control plane: its counts, noise and samples. */
+  absorb(counts: ShadowCounts): void {
+    this.stats.absorb(counts);
+    for (const n of counts.noise) this.noise.add(n.key, n.seen);
   }
 
   /** GET /api/v1/shadow's answer (the percent is the snapshot's). */
