@@ -66,6 +66,11 @@ export interface AppOptions {
    * /api/v1/upstreams see no traffic.
    */
   readonly record?: boolean;
+  /**
+   * Give the data plane the shadow hook (default true; CONTRACT §9). Off only to measure what the
+   * hook costs at percent 0 against no hook at all (`npm run bench:shadow`).
+   */
+  readonly shadow?: boolean;
   /** How workers share the listeners (default: reuseport where the platform has it). */
   readonly listenMode?: ListenMode;
   /** Names the config in errors found while building (TLS certificates): the file, for `serve`. */
@@ -247,7 +252,7 @@ export async function buildApp(config: TurnoutConfig, options: AppOptions = {}):
       pools,
       getSnapshot: () => applied.routing!,
       recorder: options.record === false ? noopRecorder : recorder,
-      shadow,
+      ...(options.shadow === false ? {} : { shadow }),
       clock,
       logger,
       ...(options.random ? { random: options.random } : {}),
