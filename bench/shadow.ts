@@ -7,6 +7,8 @@
 //   shadow-100-slow  the same with a green that answers 500 ms late:
 //                  the client's answer must not wait for it (CONTRACT §9); shadows beyond
 //                  shadow.memoryBytes are dropped and counted
+// Rounds rotate the order. For a figure the machine's load does not move, see
+// bench/shadow-instructions.ts (instructions per request under callgrind).
 // Two measurements per round: throughput at saturation (autocannon, --connections) with the
 // proxy's CPU µs per request, and latency at a fixed paced load (wrk, --rate req/s; PITFALLS:
 // added latency is measured paced, not at saturation).
@@ -103,7 +105,8 @@ async function main(): Promise<number> {
     for (const live of lives) await measureOnce(live, Number(args.connections), 2); // warm-up
     const figures = new Map<string, Figures>(lives.map((l) => [l.contender.id, { rps: [], cpuUs: [], satP99: [], pacedP50: [], pacedP99: [] }]));
     for (let r = 0; r < Number(args.rounds); r++) {
-      for (const live of lives) {
+      // Each round starts with the next contender: no one always runs right after another.
+      for (const live of lives.map((_, i) => lives[(i + r) % lives.length]!)) {
         const f = figures.get(live.contender.id)!;
         const s = await measureOnce(live, Number(args.connections), Number(args.seconds));
         f.rps.push(s.rps);
