@@ -42,9 +42,11 @@ export class RequestTee {
     const tee = this;
     req.emit = function (this: Readable, event: string | symbol, ...args: unknown[]): boolean {
       if (event === 'data') tee.push(args[0] as Buffer);
-      else if (event === 'end') tee.settle({ ok: true, body: tee.chunks.length === 1 ? tee.chunks[0]! : Buffer.concat(tee.chunks, tee.held) });
+      // The live side hears of the end first; the shadow's work starts after.
+      const heard = emit.call(this, event, ...args);
+      if (event === 'end') tee.settle({ ok: true, body: tee.chunks.length === 1 ? tee.chunks[0]! : Buffer.concat(tee.chunks, tee.held) });
       else if (event === 'close' || event === 'error') tee.settle({ ok: false, why: 'aborted' });
-      return emit.call(this, event, ...args);
+      return heard;
     } as Readable['emit'];
   }
 
