@@ -6,14 +6,20 @@
 //   GET  /download?bytes=N      streams N bytes with backpressure
 //   anything else               200 "hello from <colour>\n"
 // Prints `ORIGIN {"blue":port,"green":port}` once both listen on 127.0.0.1.
+// For bench/shadow.ts: ORIGIN_GREEN_DELAY_MS=N: green answers "anything else" N ms late (a slow
+// idle colour); ORIGIN_SAME_ANSWER=1: both colours answer "anything else" alike ("hello\n", no
+// x-origin), so a shadow comparison finds them equal.
 import http from 'node:http';
 import type { AddressInfo } from 'node:net';
 
 const counts = { blue: 0, green: 0 };
 const CHUNK = Buffer.alloc(64 * 1024, 'x');
+const GREEN_DELAY_MS = Number(process.env.ORIGIN_GREEN_DELAY_MS ?? 0);
+const SAME_ANSWER = process.env.ORIGIN_SAME_ANSWER === '1';
 
 function serve(colour: 'blue' | 'green'): http.Server {
-  const body = Buffer.from(`hello from ${colour}\n`);
+  const body = Buffer.from(SAME_ANSWER ? 'hello\n' : `hello from ${colour}\n`);
+  const tag: Record<string, string> = SAME_ANSWER ? {} : { 'x-origin': colour };
   const server = http.createServer((req, res) => {
     const url = req.url ?? '/';
     if (url === '/healthz') {
@@ -61,8 +67,12 @@ function serve(colour: 'blue' | 'green'): http.Server {
       return;
     }
     req.resume();
-    res.writeHead(200, { 'content-type': 'text/plain', 'content-length': body.length, 'x-origin': colour });
-    res.end(body);
+    const answer = () => {
+      res.writeHead(200, { 'content-type': 'text/plain', 'content-length': body.length, ...tag });
+      res.end(body);
+    };
+    if (colour === 'green' && GREEN_DELAY_MS > 0) setTimeout(answer, GREEN_DELAY_MS);
+    else answer();
   });
   server.keepAliveTimeout = 60_000;
   server.headersTimeout = 65_000;

@@ -34,7 +34,7 @@ import type { SnapshotPublisher, TargetHealth } from './channels/types.ts';
 import { LocalSnapshotChannel } from './channels/local.ts';
 import { AppliedSnapshot } from './channels/applied.ts';
 import { IpcControlChannel } from './channels/ipc.ts';
-import { TelemetryMerger, type MergeTarget } from './channels/merge.ts';
+import { ShadowMerger, TelemetryMerger, type MergeTarget } from './channels/merge.ts';
 import { makeListeners } from './compose.ts';
 import { Supervisor, defaultListenMode } from './workers/supervisor.ts';
 import { drainServers } from './workers/drain.ts';
@@ -66,6 +66,11 @@ export interface AppOptions {
    * /api/v1/upstreams see no traffic.
    */
   readonly record?: boolean;
+  /**
+   * Give the data plane the shadow hook (default true; CONTRACT §9). Off only to measure what the
+   * hook costs at percent 0 against no hook at all (`npm run bench:shadow`).
+   */
+  readonly shadow?: boolean;
   /** How workers share the listeners (default: reuseport where the platform has it). */
   readonly listenMode?: ListenMode;
   /** Names the config in errors found while building (TLS certificates): the file, for `serve`. */
@@ -248,7 +253,7 @@ export async function buildApp(config: TurnoutConfig, options: AppOptions = {}):
         pools: r.pools,
         getSnapshot: () => applied.routing!,
         recorder: options.record === false ? noopRecorder : r.recorder,
-        shadow: r.shadow,
+        ...(options.shadow === false ? {} : { shadow: r.shadow }),
       };
     });
     publisher = local;
@@ -279,6 +284,13 @@ export async function buildApp(config: TurnoutConfig, options: AppOptions = {}):
     ipc.subscribe((delta) => mergers.get(delta.service)?.merge(delta));
     ipc.onGone((id) => {
       for (const merger of mergers.values()) merger.forget(id);
+    });
+    // CONTRACT §9: each worker mirrors and compares what it serves; its reports add up here, in
+    // each service's one Shadower that GET /api/v1/shadow, /metrics and the rollout gate read.
+    const shadowMergers = new Map(runtimes.map((r) => [r.name, new ShadowMerger(r.shadow)]));
+    ipc.subscribeShadow((delta) => shadowMergers.get(delta.service)?.merge(delta));
+    ipc.onGone((id) => {
+      for (const merger of shadowMergers.values()) merger.forget(id);
     });
     publisher = ipc;
     workers = new Supervisor({

@@ -62,7 +62,7 @@ export interface ServicePlaneDeps {
   readonly pools: Readonly<Record<Colour, ColourPool>>;
   readonly getSnapshot: () => RoutingSnapshot;
   readonly recorder: Recorder;
-  /** CONTRACT §9: mirroring of the main listener's requests (single process only, for now). */
+  /** CONTRACT §9: mirroring of the main listener's requests (the single process's, or each worker's own). */
   readonly shadow?: ShadowHook;
 }
 

@@ -16,6 +16,8 @@ import { loadListenerCertificates } from './tls/listeners.ts';
 import { drainServers } from './workers/drain.ts';
 import { lifecycleMessage, type Endpoint, type FromWorker, type InitMessage, type ListenMode } from './workers/protocol.ts';
 import { pinTickObjectShape } from './runtime/tick-shape.ts';
+import { Shadower } from './shadow/mirror.ts';
+import { ShadowReporter } from './shadow/report.ts';
 
 pinTickObjectShape();
 
@@ -87,8 +89,21 @@ async function start(init: InitMessage): Promise<void> {
   });
   // Each worker reads the certificate files itself (the control plane checked them at start).
   const certificates = loadListenerCertificates(config, 'config');
+  // CONTRACT §9: this worker mirrors and compares the requests it serves, through shadow pools of
+  // its own per service, and reports what it counted with its telemetry (the control plane adds
+  // each service's reports into that service's Shadower).
+  const shadows = services.map((s) => {
+    const shadow = new Shadower({ config: s.service.shadow, targets: { blue: s.service.upstreams.blue.targets, green: s.service.upstreams.green.targets } });
+    return { name: s.service.name, shadow, reporter: new ShadowReporter(shadow.stats, shadow.noise), seq: 0 };
+  });
+  const reportShadow = () => {
+    for (const s of shadows) {
+      const counts = s.reporter.take();
+      if (counts !== undefined) channel.sendShadow({ service: s.name, from: id, seq: ++s.seq, ...counts });
+    }
+  };
   const { proxy, preview, tls } = makeListeners(config, {
-    services: services.map((s) => ({ service: s.service, pools: s.pools, getSnapshot: () => s.applied.routing!, recorder: s.recorder })),
+    services: services.map((s, i) => ({ service: s.service, pools: s.pools, getSnapshot: () => s.applied.routing!, recorder: s.recorder, shadow: shadows[i]!.shadow })),
     clock,
     logger,
     certificates,
@@ -102,6 +117,7 @@ async function start(init: InitMessage): Promise<void> {
   const scheduleFlush = () => {
     flushTimer = setTimeout(() => {
       for (const s of services) s.recorder.flush();
+      reportShadow();
       scheduleFlush();
     }, 1000 - (Date.now() % 1000) + 2);
   };
@@ -120,6 +136,10 @@ async function start(init: InitMessage): Promise<void> {
       // The last requests, counted in the second they finished in.
       for (const s of services) s.recorder.flush(Math.floor(Date.now() / 1000));
       await Promise.all(services.flatMap((s) => [s.pools.blue.close(), s.pools.green.close()]));
+      // Shadows still in flight are cut (nobody's answer) and counted; then the last report.
+      await Promise.all(shadows.map((s) => s.shadow.close()));
+      await new Promise((resolve) => setImmediate(resolve)); // the cut pairs settle
+      reportShadow();
       // Exit once the channel has delivered the final delta (IPC keeps message order).
       tell({ t: 'turnout.drained' }, () => process.exit(0));
     });

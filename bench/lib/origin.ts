@@ -12,8 +12,11 @@ export interface OriginHandle {
   stop(): Promise<void>;
 }
 
-export async function startOrigin(tmpDir: string): Promise<OriginHandle> {
-  const proc = startProcess({ name: 'origin', command: NODE, args: [path.join(BENCH_DIR, 'origin.ts')], logFile: path.join(tmpDir, 'origin.log') });
+/** `env`: bench/origin.ts's switches (ORIGIN_GREEN_DELAY_MS, ORIGIN_SAME_ANSWER; bench/shadow.ts); `name` its log's. */
+export async function startOrigin(tmpDir: string, options: { env?: Record<string, string>; name?: string } = {}): Promise<OriginHandle> {
+  const name = options.name ?? 'origin';
+  const env = options.env ? { ...process.env, ...options.env } : undefined;
+  const proc = startProcess({ name, command: NODE, args: [path.join(BENCH_DIR, 'origin.ts')], logFile: path.join(tmpDir, `${name}.log`), ...(env ? { env } : {}) });
   const ports = JSON.parse(await waitForLine(proc, /ORIGIN (\{.*\})/)) as { blue: number; green: number };
   const blue = `http://127.0.0.1:${ports.blue}`;
   return {

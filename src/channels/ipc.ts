@@ -6,6 +6,9 @@ import type {
   Convergence,
   DataPlaneId,
   ServiceId,
+  ShadowDelta,
+  ShadowPublisher,
+  ShadowSubscriber,
   SnapshotAck,
   SnapshotMessage,
   SnapshotPublisher,
@@ -25,12 +28,13 @@ export interface IpcEndpoint {
 export type ChannelEnvelope =
   | { readonly ch: 'turnout.snapshot'; readonly message: SnapshotMessage }
   | { readonly ch: 'turnout.ack'; readonly ack: SnapshotAck }
-  | { readonly ch: 'turnout.telemetry'; readonly delta: TelemetryDelta };
+  | { readonly ch: 'turnout.telemetry'; readonly delta: TelemetryDelta }
+  | { readonly ch: 'turnout.shadow'; readonly delta: ShadowDelta };
 
 function envelope(value: unknown): ChannelEnvelope | undefined {
   if (typeof value !== 'object' || value === null) return undefined;
   const ch = (value as { ch?: unknown }).ch;
-  return ch === 'turnout.snapshot' || ch === 'turnout.ack' || ch === 'turnout.telemetry' ? (value as ChannelEnvelope) : undefined;
+  return ch === 'turnout.snapshot' || ch === 'turnout.ack' || ch === 'turnout.telemetry' || ch === 'turnout.shadow' ? (value as ChannelEnvelope) : undefined;
 }
 
 interface Pending {
@@ -48,13 +52,14 @@ interface Pending {
  * `attach` a data plane as soon as it is forked (it gets the latest snapshot at once), `detach`
  * it when it exits (its pending acks stop being waited for, its in-flight gauges are forgotten).
  */
-export class IpcControlChannel implements SnapshotPublisher, TelemetrySubscriber {
+export class IpcControlChannel implements SnapshotPublisher, TelemetrySubscriber, ShadowSubscriber {
   readonly #endpoints = new Map<DataPlaneId, IpcEndpoint>();
   readonly #latest = new Map<ServiceId, SnapshotMessage>();
   readonly #pending = new Set<Pending>();
   /** Highest seq acked per data plane. */
   readonly #acked = new Map<DataPlaneId, number>();
   readonly #merges: ((delta: TelemetryDelta) => void)[] = [];
+  readonly #shadowMerges: ((delta: ShadowDelta) => void)[] = [];
   readonly #forgets: ((from: DataPlaneId) => void)[] = [];
   #seq = 0;
 
@@ -66,6 +71,7 @@ export class IpcControlChannel implements SnapshotPublisher, TelemetrySubscriber
       if (m === undefined || !this.#endpoints.has(id)) return;
       if (m.ch === 'turnout.ack') this.#onAck(id, m.ack.seq);
       else if (m.ch === 'turnout.telemetry') for (const merge of this.#merges) merge(m.delta);
+      else if (m.ch === 'turnout.shadow') for (const merge of this.#shadowMerges) merge(m.delta);
     });
     for (const message of this.#latest.values()) endpoint.send({ ch: 'turnout.snapshot', message });
   }
@@ -124,6 +130,10 @@ export class IpcControlChannel implements SnapshotPublisher, TelemetrySubscriber
     this.#forgets.push(forget);
   }
 
+  subscribeShadow(merge: (delta: ShadowDelta) => void): void {
+    this.#shadowMerges.push(merge);
+  }
+
   #onAck(id: DataPlaneId, seq: number): void {
     if (seq > (this.#acked.get(id) ?? 0)) this.#acked.set(id, seq);
     for (const p of this.#pending) {
@@ -141,7 +151,7 @@ export class IpcControlChannel implements SnapshotPublisher, TelemetrySubscriber
 }
 
 /** Data-plane end, in the worker: applies snapshots, acks them, sends telemetry. */
-export class IpcDataPlaneChannel implements SnapshotSubscriber, TelemetryPublisher {
+export class IpcDataPlaneChannel implements SnapshotSubscriber, TelemetryPublisher, ShadowPublisher {
   readonly #endpoint: IpcEndpoint;
   readonly #from: DataPlaneId;
 
@@ -163,5 +173,9 @@ export class IpcDataPlaneChannel implements SnapshotSubscriber, TelemetryPublish
 
   send(delta: TelemetryDelta): void {
     this.#endpoint.send({ ch: 'turnout.telemetry', delta });
+  }
+
+  sendShadow(delta: ShadowDelta): void {
+    this.#endpoint.send({ ch: 'turnout.shadow', delta });
   }
 }

@@ -3,13 +3,17 @@
 // Nothing is copied or serialised; the data plane keeps reading one frozen reference per request.
 //
 // Telemetry needs no up channel here: the single data plane records straight into the control
-// plane's Telemetry (metrics/telemetry.ts is a Recorder), which is cheaper than any aggregation.
+// plane's Telemetry (metrics/telemetry.ts is a Recorder), which is cheaper than any aggregation;
+// likewise its shadow comparison counts straight into the control plane's ShadowStats.
 // LocalTelemetry exists so that code written against TelemetryPublisher/TelemetrySubscriber (the
 // conformance tests, the merger) also runs in one process.
 import type {
   Convergence,
   DataPlaneId,
   ServiceId,
+  ShadowDelta,
+  ShadowPublisher,
+  ShadowSubscriber,
   SnapshotMessage,
   SnapshotPublisher,
   SnapshotSubscriber,
@@ -43,8 +47,9 @@ export class LocalSnapshotChannel implements SnapshotPublisher, SnapshotSubscrib
   }
 }
 
-export class LocalTelemetry implements TelemetryPublisher, TelemetrySubscriber {
+export class LocalTelemetry implements TelemetryPublisher, TelemetrySubscriber, ShadowPublisher, ShadowSubscriber {
   readonly #merges: ((delta: TelemetryDelta) => void)[] = [];
+  readonly #shadowMerges: ((delta: ShadowDelta) => void)[] = [];
   readonly #forgets: ((from: DataPlaneId) => void)[] = [];
 
   send(delta: TelemetryDelta): void {
@@ -57,6 +62,14 @@ export class LocalTelemetry implements TelemetryPublisher, TelemetrySubscriber {
 
   onGone(forget: (from: DataPlaneId) => void): void {
     this.#forgets.push(forget);
+  }
+
+  sendShadow(delta: ShadowDelta): void {
+    for (const merge of this.#shadowMerges) merge(delta);
+  }
+
+  subscribeShadow(merge: (delta: ShadowDelta) => void): void {
+    this.#shadowMerges.push(merge);
   }
 
   /** The sender named `from` is gone (tests; in one process it never is). */

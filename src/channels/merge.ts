@@ -20,7 +20,8 @@ import { COLOURS, systemClock, type Clock, type Colour, type Outcome } from '../
 import type { Recorder } from '../metrics/recorder.ts';
 import type { ColourPool } from '../upstream/pool.ts';
 import { refreshAvailability, type Target } from '../upstream/target.ts';
-import type { DataPlaneId, TelemetryDelta } from './types.ts';
+import type { DataPlaneId, ShadowDelta, TelemetryDelta } from './types.ts';
+import type { ShadowCounts } from '../shadow/stats.ts';
 
 /** A clock that reads `at` while a delta is replayed, else the base clock. Give it to Telemetry. */
 export class ReplayClock implements Clock {
@@ -163,5 +164,36 @@ export class TelemetryMerger {
         }
       });
     }
+  }
+}
+
+/**
+ * The control-plane side of the shadow reports (CONTRACT §9 with workers): every worker's
+ * ShadowDelta is added once, in order, into the one shadow comparison the admin API, /metrics
+ * and the rollout gate read (shadow/mirror.ts Shadower.absorb). A dead worker's counted pairs
+ * stay counted; only its sequence number is forgotten.
+ */
+export class ShadowMerger {
+  readonly #target: { absorb(counts: ShadowCounts): void };
+  /** Last seq per live data plane: bounded by `workers` (removed on forget). */
+  readonly #lastSeq = new Map<DataPlaneId, number>();
+  /** Reports that arrived out of order or twice (never added twice). */
+  dropped = 0;
+
+  constructor(target: { absorb(counts: ShadowCounts): void }) {
+    this.#target = target;
+  }
+
+  merge(delta: ShadowDelta): void {
+    if (delta.seq <= (this.#lastSeq.get(delta.from) ?? 0)) {
+      this.dropped++;
+      return;
+    }
+    this.#lastSeq.set(delta.from, delta.seq);
+    this.#target.absorb(delta);
+  }
+
+  forget(from: DataPlaneId): void {
+    this.#lastSeq.delete(from);
   }
 }

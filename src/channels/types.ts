@@ -19,6 +19,7 @@
 // transport (local, ipc, redis).
 import type { Colour, Outcome } from '../domain.ts';
 import type { RoutingSnapshot } from '../state/model.ts';
+import type { ShadowCounts } from '../shadow/stats.ts';
 
 /** A service id. Only `default` exists until the Services issue. */
 export type ServiceId = string;
@@ -177,4 +178,29 @@ export interface TelemetrySubscriber {
    * forgotten. Its counted requests stay counted.
    */
   onGone(forget: (from: DataPlaneId) => void): void;
+}
+
+// ---------------------------------------------------------------------------------------------
+// UP: shadow comparison (CONTRACT §9)
+
+/**
+ * What one data plane's shadow comparison counted since its previous report: sent about once a
+ * second while something changed, and a final one on drain. Differences, so the receiver adds
+ * them; `seq` as in TelemetryDelta. Bounded: counters, the noise keys that moved, at most
+ * MAX_SAMPLES samples.
+ */
+export interface ShadowDelta extends ShadowCounts {
+  readonly service: ServiceId;
+  readonly from: DataPlaneId;
+  readonly seq: number;
+}
+
+/** Data-plane side. Fire and forget, like telemetry. */
+export interface ShadowPublisher {
+  sendShadow(delta: ShadowDelta): void;
+}
+
+/** Control-plane side: `merge` sees every report once, in each sender's order. */
+export interface ShadowSubscriber {
+  subscribeShadow(merge: (delta: ShadowDelta) => void): void;
 }

@@ -325,7 +325,7 @@ export function createMetricsRegistry(options: MetricsRegistryOptions): Registry
     });
     new Counter({
       name: 'turnout_shadow_dropped_total',
-      help: 'Mirrored requests dropped because shadow.memoryBytes was used up (the idle colour is slow or answers large bodies).',
+      help: 'Mirrored requests dropped because shadow.memoryBytes was used up (the idle colour is slow or answers large bodies) or their request body was longer than shadow.maxBodyBytes.',
       labelNames: L(),
       registers,
       collect() {

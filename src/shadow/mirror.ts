@@ -3,8 +3,9 @@
 // own connections, own timeouts, never retried, never recorded in the colours' windows. The
 // client's answer never waits: the live side is tapped as it streams (LiveTap, called from
 // Exchange), the shadow's answer is read in the background, and the pair is compared when both
-// have ended. Memory is bounded by one global budget: a pair that does not fit is dropped and
-// counted, never queued.
+// have ended. A request body is copied as the live target reads it and replayed once it has
+// ended (request-tee.ts). Memory is bounded by one global budget: a pair that does not fit is
+// dropped and counted, never queued.
 import type { IncomingMessage } from 'node:http';
 import { Pool } from 'undici';
 import type { Colour, RandomSource } from '../domain.ts';
@@ -13,7 +14,8 @@ import type { RoutingSnapshot } from '../state/model.ts';
 import { AnswerCapture, headersFromRaw, MemoryBudget } from './capture.ts';
 import { compareAnswers, compileJsonPaths, type CompareOptions, type MismatchKind } from './compare.ts';
 import { Noise } from './noise.ts';
-import { ShadowStats, type ShadowView } from './stats.ts';
+import { RequestTee } from './request-tee.ts';
+import { ShadowStats, type ShadowCounts, type ShadowView } from './stats.ts';
 
 /** What Exchange calls on the live side of a mirrored request. Each call is cheap and never blocks. */
 export interface LiveTap {
@@ -80,10 +82,15 @@ export class Shadower implements ShadowHook {
     if (served !== snapshot.active) return undefined; // only the active colour's answers are the reference
     if (this.random() * 100 >= snapshot.shadowPercent) return undefined;
     if (!this.methods.has(req.method!)) return undefined;
-    // Requests with a body are not mirrored: the body streams to the live target only (a tee
-    // would have to buffer it; see docs/shadow.md).
+    // A body (shadow.methods may allow POST…) is mirrored when it fits in maxBodyBytes: copied as
+    // the live target reads it (request-tee.ts) and replayed whole once it has ended. One longer
+    // than that is never buffered: the shadow is dropped and counted, the client unaffected.
     const length = req.headers['content-length'];
-    if ((length !== undefined && length !== '0') || req.headers['transfer-encoding'] !== undefined) return undefined;
+    const hasBody = length !== undefined ? length !== '0' : req.headers['transfer-encoding'] !== undefined;
+    if (hasBody && length !== undefined && Number(length) > this.config.maxBodyBytes) {
+      this.stats.dropped++;
+      return undefined;
+    }
     const active = snapshot.active;
     const idle = snapshot.canary;
     const withNoise = this.pools[active].length >= 2 && this.random() * 100 < this.config.noisePercent;
@@ -92,10 +99,17 @@ export class Shadower implements ShadowHook {
       this.stats.dropped++;
       return undefined;
     }
-    const outgoing = { ...headers, 'x-turnout-shadow': '1' };
+    const outgoing = shadowHeaders(headers);
     const pair = new Pair(this, req.method!, req.url!, overhead, withNoise ? { colour: active, headers: outgoing } : undefined);
+    if (hasBody) pair.teeBody(req);
     pair.send('shadow', this.pick(idle), outgoing);
     return pair;
+  }
+
+  /** A worker's report (report.ts), added by the control plane: its counts, noise and samples. */
+  absorb(counts: ShadowCounts): void {
+    this.stats.absorb(counts);
+    for (const n of counts.noise) this.noise.add(n.key, n.seen);
   }
 
   /** GET /api/v1/shadow's answer (the percent is the snapshot's). */
@@ -130,6 +144,13 @@ class Pair implements LiveTap {
   private pending = 1;
   private liveSettled = false;
   private dropped = false;
+  /** The request body to replay (request-tee.ts); undefined: no body, or not ended yet (see `waiting`). */
+  private tee: RequestTee | undefined;
+  private body: Buffer | undefined;
+  /** Sends held until the request body has ended. */
+  private waiting: (() => void)[] | undefined;
+  /** The client's request body never ended: nothing to compare. */
+  private bodyAborted = false;
 
   private readonly owner: Shadower;
   private readonly method: string;
@@ -147,10 +168,39 @@ class Pair implements LiveTap {
     this.captures.live = new AnswerCapture(owner.config.maxBodyBytes, owner.budget);
   }
 
+  /** Copies the request body as the live side reads it; the sends wait for its end. */
+  teeBody(req: IncomingMessage): void {
+    this.waiting = [];
+    this.tee = new RequestTee(req, this.owner.config.maxBodyBytes, this.owner.budget, (outcome) => {
+      const waiting = this.waiting ?? [];
+      this.waiting = undefined;
+      if (outcome.ok) {
+        this.body = outcome.body;
+      } else {
+        // Too large: dropped and counted once the live side is done; aborted: not compared.
+        if (outcome.why === 'aborted') this.bodyAborted = true;
+        this.drop();
+      }
+      for (const send of waiting) send();
+    });
+  }
+
   send(side: 'shadow' | 'noise', pool: Pool, headers: Record<string, string | string[]>): void {
     const capture = new AnswerCapture(this.owner.config.maxBodyBytes, this.owner.budget);
     this.captures[side] = capture;
     this.pending++;
+    if (this.waiting !== undefined) {
+      this.waiting.push(() => this.start(side, pool, headers, capture));
+      return;
+    }
+    this.start(side, pool, headers, capture);
+  }
+
+  private start(side: 'shadow' | 'noise', pool: Pool, headers: Record<string, string | string[]>, capture: AnswerCapture): void {
+    if (this.dropped) {
+      this.settle(side, false);
+      return;
+    }
     const abort = new AbortController();
     this.aborts.push(abort);
     void this.read(pool, headers, capture, abort).then(
@@ -160,7 +210,14 @@ class Pair implements LiveTap {
   }
 
   private async read(pool: Pool, headers: Record<string, string | string[]>, capture: AnswerCapture, abort: AbortController): Promise<void> {
-    const res = await pool.request({ path: this.path, method: this.method as 'GET', headers, signal: abort.signal });
+    const body = this.body;
+    const res = await pool.request({
+      path: this.path,
+      method: this.method as 'GET',
+      headers: body === undefined ? headers : { ...headers, 'content-length': String(body.length) },
+      body: body ?? null,
+      signal: abort.signal,
+    });
     capture.status = res.statusCode;
     capture.headers = flatten(res.headers);
     for await (const chunk of res.body) {
@@ -211,10 +268,11 @@ class Pair implements LiveTap {
     const owner = this.owner;
     const { live, shadow, noise } = this.captures;
     owner.budget.give(this.overhead);
+    this.tee?.release();
     const answers = { live: live!.answer(), shadow: shadow!.answer(), noise: noise?.answer() };
     for (const c of [live, shadow, noise]) c?.body.release();
     const stats = owner.stats;
-    if (!this.ok.live) return stats.count('aborted');
+    if (!this.ok.live || this.bodyAborted) return stats.count('aborted');
     if (this.dropped) {
       stats.dropped++;
       return;
@@ -244,5 +302,19 @@ function flatten(headers: Record<string, string | string[] | undefined>): Record
   for (const [name, value] of Object.entries(headers)) {
     if (value !== undefined) out[name.toLowerCase()] = Array.isArray(value) ? value.join(', ') : value;
   }
+  return out;
+}
+
+/**
+ * The live request's forwarded headers, marked as a shadow. The body is replayed whole, so its
+ * framing is ours: Content-Length is set per request from the copied bytes (undici refuses a
+ * Transfer-Encoding header, and a chunked upload has no length to forward).
+ */
+function shadowHeaders(headers: Record<string, string | string[]>): Record<string, string | string[]> {
+  const out: Record<string, string | string[]> = {};
+  for (const name in headers) {
+    if (name !== 'content-length' && name !== 'transfer-encoding') out[name] = headers[name]!;
+  }
+  out['x-turnout-shadow'] = '1';
   return out;
 }

@@ -22,6 +22,12 @@ export class Noise {
       else this.keys.set(key, { seen: 1 });
     }
   }
+  /** Seen `seen` more times elsewhere (a worker's report, merged by the control plane). */
+  add(key: string, seen: number): void {
+    const entry = this.keys.get(key);
+    if (entry) entry.seen += seen;
+    else this.keys.set(key, { seen });
+  }
   has(key: string): boolean {
     return this.keys.has(key);
   }

@@ -15,38 +15,15 @@ import { chromium, type Browser, type Page } from 'playwright-core';
 import { Registry } from 'prom-client';
 import { startApp, TEST_TOKEN } from '../helpers/app.ts';
 import { startUpstream } from '../helpers/upstream.ts';
-import { findTool, skipOrFail } from '../helpers/tools.ts';
+import { skipOrFail } from '../helpers/tools.ts';
 import { startServicesAdmin } from '../helpers/services-admin.ts';
+import { findBrowser, NO_BROWSER } from '../helpers/browser.ts';
 
 const TOKEN = TEST_TOKEN;
 const ARTIFACTS = fileURLToPath(new URL('../artifacts/', import.meta.url));
-const BASE_ARGS = ['--no-sandbox', '--disable-gpu', '--disable-quic', '--no-first-run', '--disable-background-networking', '--disable-component-update', '--disable-sync'];
-
-/**
- * A browser: CHROMIUM_PATH, else Debian's chromium, else the one @sparticuz/chromium ships inside
- * the npm package (unpacked to the temp dir on first use; no download). Undefined only where that
- * package has no build (it ships Linux x64/arm64).
- */
-async function findBrowser(): Promise<{ executablePath: string; args: string[]; source: string } | undefined> {
-  if (process.env.CHROMIUM_PATH) return { executablePath: process.env.CHROMIUM_PATH, args: BASE_ARGS, source: 'CHROMIUM_PATH' };
-  const debian = findTool('chromium');
-  if (debian !== undefined) return { executablePath: debian, args: BASE_ARGS, source: debian };
-  try {
-    const { default: packaged } = await import('@sparticuz/chromium');
-    // Its flags (software GL through SwiftShader…) without the two made for one-shot serverless
-    // use: playwright chooses the headless mode itself, and --single-process cannot open a second
-    // browser context. `locale` is set per context: with LANG=C.UTF-8 this build reports
-    // `en-US@posix`, which Intl (uPlot's date axis) rejects.
-    const args = packaged.args.filter((a) => a !== '--single-process' && !a.startsWith('--headless'));
-    return { executablePath: await packaged.executablePath(), args: [...args, ...BASE_ARGS], source: '@sparticuz/chromium' };
-  } catch {
-    return undefined;
-  }
-}
-
 const browserFound = await findBrowser();
 if (browserFound === undefined) {
-  skipOrFail(t, 'chromium not installed (apt-get install chromium), and @sparticuz/chromium has no build for this platform');
+  skipOrFail(t, NO_BROWSER);
 } else {
   t.comment(`browser: ${browserFound.source}`);
   await run(browserFound);

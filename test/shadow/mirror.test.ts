@@ -119,6 +119,38 @@ t.test('a slow idle colour does not hold the client: its answer completes before
   await waitFor(async () => (await shadowView(run)).compared === 1, 'the slow pair compared later');
 });
 
+t.test('clients never wait for the shadow: 20 concurrent clients all get blue while green holds every answer', async (t) => {
+  const { run, green } = await setup(t, { percent: 100 });
+  // Green answers nothing until the test lets it: no timer, so no timed assertion either.
+  const held: (() => void)[] = [];
+  green.handle((req, res) => held.push(() => jsonAnswer(res, { path: req.url })));
+  const answers = await Promise.all(Array.from({ length: 20 }, (_, i) => get(`${run.proxy}/c${i}`)));
+  t.ok(answers.every((a) => a.status === 200 && a.headers['x-turnout-colour'] === 'blue'), 'every client had its whole answer from blue');
+  await waitFor(() => held.length === 20, 'green to hold all 20 shadows');
+  t.equal((await shadowView(run)).compared, 0, 'none compared while green holds them');
+  for (const answer of held) answer();
+  await waitFor(async () => (await shadowView(run)).compared === 20, 'all 20 compared once green answered');
+  t.match(await shadowView(run), { mismatches: 0, dropped: 0 });
+});
+
+t.test('a failing shadow is an error: never retried, never in green\'s error rate; a silent one times out', async (t) => {
+  const { run, green } = await setup(t, { percent: 100, timeoutMs: 200 });
+  green.handle((req, res) => {
+    if (req.url === '/reset') res.socket?.destroy();
+    // /silent: never answered; shadow.timeoutMs ends it.
+  });
+  t.equal((await get(`${run.proxy}/reset`)).status, 200, 'the client gets blue\'s answer');
+  t.equal((await get(`${run.proxy}/silent`)).status, 200);
+  await waitFor(async () => (await shadowView(run)).results.error === 2, 'both shadows end as errors');
+  t.equal(green.seen.filter((s) => s.url === '/reset').length, 1, 'the reset shadow was not retried');
+  t.equal(green.seen.filter((s) => s.url === '/silent').length, 1);
+  const totals = run.app.telemetry.totals('green');
+  t.equal(totals.latencyCount, 0, 'nothing in green\'s windows');
+  const upstreams = (await (await run.api('/api/v1/upstreams')).json()) as { colours: { green: { requests: number; errors: number } } };
+  t.match(upstreams.colours.green, { requests: 0, errors: 0 }, 'green\'s error rate untouched');
+  t.equal(run.app.shadow.budget.used, 0);
+});
+
 t.test('memory stays bounded when green never answers: shadows are dropped and counted', async (t) => {
   // memoryBytes fits 3 pairs (2 sides × 16 KiB overhead each, plus the live bodies they hold); green holds every request.
   const memoryBytes = 3 * 2 * 16 * 1024 + 1024;
@@ -153,10 +185,15 @@ t.test('noise is learnt from two blue targets and not counted', async (t) => {
 t.test('bad admin bodies get 400 and change nothing', async (t) => {
   const { run } = await setup(t);
   const version = run.app.state.state.version;
-  for (const body of [{ percent: 101 }, { percent: -1 }, { percent: '50' }, {}, { percent: 5, extra: 1 }, { percent: 1.00001 }]) {
+  for (const body of [{ percent: 101 }, { percent: -1 }, { percent: '50' }, {}, { percent: 5, extra: 1 }, { percent: 1.00001 }, { percent: null }, { percent: 5, reason: 7 }]) {
     const res = await run.api('/api/v1/shadow', { method: 'PUT', body: JSON.stringify(body) });
     t.equal(res.status, 400, JSON.stringify(body));
-    t.match(((await res.json()) as { message: string }).message, /percent|extra/);
+    t.match(((await res.json()) as { message: string }).message, /percent|extra|reason/);
+  }
+  for (const raw of ['{"percent":', '[5]', '"5"']) {
+    const res = await run.api('/api/v1/shadow', { method: 'PUT', body: raw });
+    t.equal(res.status, 400, raw);
+    t.match(await res.json(), { statusCode: 400, code: /^TURNOUT_ERR_|^FST_/ }, `${raw}: an error body`);
   }
   t.equal(run.app.state.state.version, version, 'no change committed');
 });

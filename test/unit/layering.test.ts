@@ -30,7 +30,8 @@ const ALLOWED: Record<string, { value: string[]; types?: string[] }> = {
   runtime: { value: [] },
   // Snapshots down, telemetry up (DESIGN.md "One control plane, many data planes"): the worker-side
   // aggregator and the control-plane merger speak metrics' and upstream's vocabulary.
-  channels: { value: ['domain', 'errors', 'metrics', 'upstream'], types: ['state', 'config'] },
+  // The shadow reports (CONTRACT §9) travel as shadow's own plain-JSON counts.
+  channels: { value: ['domain', 'errors', 'metrics', 'upstream'], types: ['state', 'config', 'shadow'] },
   // The supervisor: fork, replace, drain; it moves channel messages and never sees a request.
   workers: { value: ['domain', 'errors', 'channels'], types: ['config', 'state'] },
   tls: { value: ['domain', 'errors', 'config', 'proxy'], types: ['config', 'proxy'] },
