@@ -5,7 +5,7 @@
 // of such a field is kept and the repeats are dropped, as a client reading the HTTP/1.1 answer
 // uses the first. Connection-specific fields never go out (RFC 9113 §8.2.2). (Retrying after the throw cannot work: the failed attempt's fields stay, and
 // removeHeader('date') only turns sendDate off.)
-import { Http2ServerResponse } from 'node:http2';
+import { Http2ServerResponse, constants as h2 } from 'node:http2';
 import type { OutgoingHttpHeaders } from 'node:http';
 
 /** node's lib/internal/http2/util.js kSingleValueHeaders, without the pseudo-headers. */
@@ -30,6 +30,34 @@ export class ProxyH2Response extends Http2ServerResponse {
       headers = rest;
     }
     return super.writeHead(statusCode, headers as OutgoingHttpHeaders);
+  }
+
+  /**
+   * The HTTP/2 form of answering on the raw socket (proxy/slow-clients.ts, failure.ts): `status`
+   * and `body` go out on the stream itself, whatever the exchange holding this response is
+   * doing, then RST_STREAM(CANCEL) once node has taken the answer ('finish', when node itself
+   * would send a NO_ERROR reset). Not NO_ERROR (RFC 9113 §8.1 allows it): node ends the request
+   * body normally on a NO_ERROR close, and the exchange would forward a short body as if whole;
+   * on CANCEL it destroys the stream, whose close reaches the exchange first, as a client
+   * hang-up (writableFinished is false: the response itself was never ended), which cancels
+   * the upstream request.
+   */
+  answerInstead(status: number, body: string): void {
+    const stream = this.stream;
+    if (stream.destroyed || stream.closed) return;
+    if (this.headersSent) {
+      stream.close(h2.NGHTTP2_CANCEL);
+      return void stream.destroy();
+    }
+    this.statusCode = status;
+    // The upstream's answer may still arrive before the stream's close has cancelled it: its
+    // writes go nowhere, as node:http drops writes to a destroyed socket. Instance methods, set
+    // only here, so the usual response pays nothing for them.
+    this.writeHead = () => this;
+    this.write = () => true;
+    this.end = () => this;
+    stream.respond({ ':status': status, 'content-type': 'application/json; charset=utf-8', 'content-length': Buffer.byteLength(body) });
+    stream.end(body, () => stream.close(h2.NGHTTP2_CANCEL));
   }
 }
 

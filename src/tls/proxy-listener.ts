@@ -1,23 +1,28 @@
 // A TLS proxy listener (`listen.tls`, `preview.tls`): the same data plane as proxy/listener.ts
 // behind TLS, with HTTP/2 beside HTTP/1.1 when `http2` is on. HTTP/1.1 connections get the same
-// client timeouts, upgrade handling and clientError answers as the plain listener; HTTP/2
-// requests are translated (h2-request.ts) and go through the very same handleRequest.
+// client timeouts, slow-client defences, upgrade filter (shouldUpgrade) and clientError answers
+// as the plain listener; HTTP/2 requests are translated (h2-request.ts), go through the very
+// same handleRequest, and get the slow-client defences per stream (slow-clients.ts).
 import http from 'node:http';
 import type { Http2ServerRequest, Http2ServerResponse, Http2Session } from 'node:http2';
 import type { TimeoutsConfig } from '../config/types.ts';
 import { ERRORS, errorBody } from '../errors.ts';
-import type { RequestHandler, UpgradeHandler } from '../proxy/data-plane.ts';
+import type { DataPlane } from '../proxy/data-plane.ts';
 import { answerClientError } from '../proxy/listener.ts';
 import { armBodyTimeout } from '../proxy/slow-clients.ts';
 import { asHttp1Request } from './h2-request.ts';
+import type { ProxyH2Response } from './h2-response.ts';
+import { armH2BodyTimeout, watchStalledTlsReaders, type TlsStallSweep } from './slow-clients.ts';
 import { createSecureServer, type SecureServerOptions, type TlsListener } from './secure-server.ts';
 
 export function createTlsProxyListener(
-  handlers: { handleRequest: RequestHandler; handleUpgrade: UpgradeHandler },
+  handlers: DataPlane,
   timeouts: TimeoutsConfig,
   options: SecureServerOptions,
 ): TlsListener {
   const { handleRequest } = handlers;
+  // Set once the server exists (below); requests arrive only after listen.
+  let stalls: TlsStallSweep;
   /** An HTTP/2 request, one turn of the event loop after its HEADERS (see below). */
   const startH2 = (req: Http2ServerRequest, res: Http2ServerResponse): void => {
     // Reset by the client meanwhile: nobody to answer, nothing to send upstream.
@@ -26,6 +31,9 @@ export function createTlsProxyListener(
     // HPE_HEADER_OVERFLOW) holds over HTTP/2 too; lists beyond SETTINGS_MAX_HEADER_LIST_SIZE
     // never get here (nghttp2 ends the session: COMPRESSION_ERROR).
     if (asHttp1Request(req) > maxHeaderSize) return tooLarge(res);
+    // Slow bodies (timeouts.clientBodyMs) and stalled readers (timeouts.sendMs), per stream.
+    armH2BodyTimeout(req, res as unknown as ProxyH2Response, timeouts.clientBodyMs);
+    stalls.addStream(req.stream);
     // Node's compat request/response carry every member the data plane and Exchange use:
     // url, method, headers, rawHeaders, complete, resume(), socket.remoteAddress, the Readable
     // body; writeHead(status, flat array), write/end, 'drain', 'close', headersSent,
@@ -46,6 +54,12 @@ export function createTlsProxyListener(
     }
   });
   const server = listener.server;
+  stalls = watchStalledTlsReaders(server, timeouts.sendMs);
+  // Only allowed upgrades (websocket, GET, proxy.upgradeProtocols) reach 'upgrade'; others are
+  // plain requests (data-plane.ts, proxy/upgrade.ts). node:http reads the callback off the
+  // server per request, for node:https and for node:http2's HTTP/1.1 connections alike.
+  // (@types/node has the option, not the property.)
+  (server as unknown as { shouldUpgradeCallback: (req: http.IncomingMessage) => boolean }).shouldUpgradeCallback = handlers.shouldUpgrade;
 
   // HTTP/1.1 connections: the limits of proxy/listener.ts (node:http2 reads them from its server
   // for allowHTTP1 connections, node:https from its own).
