@@ -11,8 +11,8 @@ import type { DataPlane } from '../proxy/data-plane.ts';
 import { answerClientError } from '../proxy/listener.ts';
 import { armBodyTimeout } from '../proxy/slow-clients.ts';
 import { asHttp1Request } from './h2-request.ts';
-import type { ProxyH2Response } from './h2-response.ts';
-import { armH2BodyTimeout, watchStalledTlsReaders, type TlsStallSweep } from './slow-clients.ts';
+import { ProxyH2Response } from './h2-response.ts';
+import { armH2BodyTimeout, watchStalledTlsReaders, type TlsStallSweeps } from './slow-clients.ts';
 import { createSecureServer, type SecureServerOptions, type TlsListener } from './secure-server.ts';
 
 export function createTlsProxyListener(
@@ -22,7 +22,15 @@ export function createTlsProxyListener(
 ): TlsListener {
   const { handleRequest } = handlers;
   // Set once the server exists (below); requests arrive only after listen.
-  let stalls: TlsStallSweep;
+  let stalls: TlsStallSweeps;
+  /** This listener's HTTP/2 responses: a write that meets backpressure enters the stall sweep. */
+  class ListenerResponse extends ProxyH2Response {
+    override write(chunk: string | Uint8Array, a?: BufferEncoding | ((err: Error) => void), b?: (err: Error) => void): boolean {
+      const ok = super.write(chunk, a as BufferEncoding, b);
+      if (!ok) stalls.streams.add(this.stream, performance.now());
+      return ok;
+    }
+  }
   /** An HTTP/2 request, one turn of the event loop after its HEADERS (see below). */
   const startH2 = (req: Http2ServerRequest, res: Http2ServerResponse): void => {
     // Reset by the client meanwhile: nobody to answer, nothing to send upstream.
@@ -33,14 +41,13 @@ export function createTlsProxyListener(
     if (asHttp1Request(req) > maxHeaderSize) return tooLarge(res);
     // Slow bodies (timeouts.clientBodyMs) and stalled readers (timeouts.sendMs), per stream.
     armH2BodyTimeout(req, res as unknown as ProxyH2Response, timeouts.clientBodyMs);
-    stalls.addStream(req.stream);
     // Node's compat request/response carry every member the data plane and Exchange use:
     // url, method, headers, rawHeaders, complete, resume(), socket.remoteAddress, the Readable
     // body; writeHead(status, flat array), write/end, 'drain', 'close', headersSent,
     // writableFinished (made exact in h2-response.ts), destroy(). test/tls/ runs each over h2.
     handleRequest(req as unknown as http.IncomingMessage, res as unknown as http.ServerResponse);
   };
-  const listener = createSecureServer(options, (req, res) => {
+  const listener = createSecureServer({ ...options, responseClass: ListenerResponse }, (req, res) => {
     if (req.httpVersionMajor === 2) {
       // Rapid reset (CVE-2023-44487) sends HEADERS and RST_STREAM in one packet: node emits the
       // request while nghttp2 is still reading, before the reset. Starting the exchange after the

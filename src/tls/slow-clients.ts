@@ -9,67 +9,102 @@
 //   (no WINDOW_UPDATE, or nothing read off the TCP socket at all) keeps its data in its own
 //   writable buffer: writableNeedDrain stays true and writableLength stops shrinking. Such a
 //   stream is reset (RST_STREAM CANCEL, and torn down at once) after sendMs, which cancels its
-//   upstream request; the session and its other streams go on. The body idle timeout is the stream's own timeout
+//   upstream request; the session and its other streams go on. Only streams that met
+//   backpressure are watched, so an ordinary request pays nothing for this. The body idle timeout is the stream's own timeout
 //   (activity on that stream only), answered with 408 on the stream (h2-response.ts).
 import type http from 'node:http';
-import { constants as h2, type Http2SecureServer, type Http2Stream, type Http2ServerRequest } from 'node:http2';
+import { constants as h2, type Http2SecureServer, type Http2ServerRequest } from 'node:http2';
 import type { TLSSocket } from 'node:tls';
 import { errorBody, ERRORS } from '../errors.ts';
-import { StallSweep, type SweptSocket } from '../proxy/slow-clients.ts';
+import { StallSweep } from '../proxy/slow-clients.ts';
 import type { ProxyH2Response } from './h2-response.ts';
 
-/** An h2 stream as the sweep sees it: "progress" is its buffered output shrinking. */
-class SweptStream implements SweptSocket {
-  readonly stream: Http2Stream;
-  constructor(stream: Http2Stream) {
-    this.stream = stream;
+/** What the stream sweep reads of an h2 stream (an Http2Stream; plain objects in tests). */
+export interface SweptStream {
+  readonly writableNeedDrain: boolean;
+  readonly writableLength: number;
+  readonly destroyed: boolean;
+  close(code: number): void;
+  destroy(): void;
+}
+
+/**
+ * The HTTP/2 streams whose answer met backpressure, until they drain or close. A stream joins
+ * only when a write to it returns false (ListenerResponse in proxy-listener.ts), so the usual
+ * request, answered without backpressure, costs the sweep nothing; a drained or closed stream
+ * leaves on the next pass. Bounded by the streams in flight (sessions × 100).
+ */
+export class StreamStallSweep {
+  readonly sendMs: number;
+  /** stream → when first seen stalled with `length` bytes buffered. */
+  private readonly streams = new Map<SweptStream, { since: number; length: number }>();
+  /** Streams reset since start. */
+  destroyed = 0;
+
+  constructor(sendMs: number) {
+    this.sendMs = sendMs;
   }
-  get writableNeedDrain(): boolean {
-    return this.stream.writableNeedDrain;
+
+  get size(): number {
+    return this.streams.size;
   }
-  /**
-   * The sweep restarts its clock whenever this changes. A stream has no bytesWritten; while it
-   * needs a drain the exchange writes nothing more (backpressure), so a change of its buffered
-   * length means nghttp2 took data: the client is reading.
-   */
-  get bytesWritten(): number {
-    return this.stream.writableLength;
+
+  /** A write to `stream` returned false at `now` (ms). */
+  add(stream: SweptStream, now: number): void {
+    if (!this.streams.has(stream)) this.streams.set(stream, { since: now, length: stream.writableLength });
   }
-  /**
-   * RST_STREAM(CANCEL), and the stream torn down here and now: close() alone waits until nghttp2
-   * has sent the reset, which a client that reads nothing never lets happen.
-   */
-  destroy(): void {
-    this.stream.close(h2.NGHTTP2_CANCEL);
-    this.stream.destroy();
+
+  /** One pass at `now` (ms). */
+  sweep(now: number): void {
+    for (const [stream, state] of this.streams) {
+      if (stream.destroyed || !stream.writableNeedDrain) {
+        this.streams.delete(stream);
+        continue;
+      }
+      // A stream has no bytesWritten; while it needs a drain the exchange writes nothing more
+      // (backpressure), so a change of its buffered length means nghttp2 took data: the
+      // client is reading.
+      const length = stream.writableLength;
+      if (length !== state.length) {
+        state.since = now;
+        state.length = length;
+        continue;
+      }
+      if (now - state.since >= this.sendMs) {
+        this.streams.delete(stream);
+        this.destroyed++;
+        // RST_STREAM(CANCEL), and the stream torn down here and now: close() alone waits until
+        // nghttp2 has sent the reset, which a client that reads nothing never lets happen.
+        stream.close(h2.NGHTTP2_CANCEL);
+        stream.destroy();
+      }
+    }
   }
 }
 
-export interface TlsStallSweep {
-  readonly sweep: StallSweep;
-  /** Watches one HTTP/2 request's stream until it closes. */
-  addStream(stream: Http2Stream): void;
+export interface TlsStallSweeps {
+  /** HTTP/1.1 connections (TLSSockets). */
+  readonly sockets: StallSweep;
+  readonly streams: StreamStallSweep;
 }
 
-/** A StallSweep over a TLS server's HTTP/1.1 connections and HTTP/2 streams, a few passes per sendMs. */
-export function watchStalledTlsReaders(server: http.Server | Http2SecureServer, sendMs: number): TlsStallSweep {
-  const sweep = new StallSweep(sendMs);
+/** Stall sweeps over a TLS server's HTTP/1.1 connections and HTTP/2 streams, a few passes per sendMs. */
+export function watchStalledTlsReaders(server: http.Server | Http2SecureServer, sendMs: number): TlsStallSweeps {
+  const sockets = new StallSweep(sendMs);
+  const streams = new StreamStallSweep(sendMs);
   server.on('secureConnection', (socket: TLSSocket) => {
     if (socket.alpnProtocol === 'h2') return; // its streams are swept instead
-    sweep.add(socket);
-    socket.once('close', () => sweep.delete(socket));
+    sockets.add(socket);
+    socket.once('close', () => sockets.delete(socket));
   });
   const interval = Math.max(50, Math.min(1000, Math.floor(sendMs / 4)));
-  const timer = setInterval(() => sweep.sweep(performance.now()), interval).unref();
+  const timer = setInterval(() => {
+    const now = performance.now();
+    sockets.sweep(now);
+    streams.sweep(now);
+  }, interval).unref();
   server.once('close', () => clearInterval(timer));
-  return {
-    sweep,
-    addStream(stream) {
-      const swept = new SweptStream(stream);
-      sweep.add(swept);
-      stream.once('close', () => sweep.delete(swept));
-    },
-  };
+  return { sockets, streams };
 }
 
 /**
