@@ -74,18 +74,23 @@ Object.defineProperty(ProxyH2Response.prototype, 'writableFinished', {
   },
 });
 
+/** The single-value names seen so far by firstOfEach: one Set reused (the call is synchronous). */
+const seen = new Set<string>();
+
 /** The flat header list without repeats of single-value fields; the same array when there are none. */
 export function firstOfEach(headers: readonly string[]): readonly string[] {
-  let seen: Set<string> | undefined;
+  // Nearly every answer has some single-value field (content-type, content-length, date), and
+  // almost none repeats one: no allocation unless one does.
+  seen.clear();
   let out: string[] | undefined;
   for (let i = 0; i < headers.length; i += 2) {
     const name = headers[i]!.toLowerCase();
     if (SINGLE_VALUE.has(name)) {
-      if (seen?.has(name)) {
+      if (seen.has(name)) {
         out ??= headers.slice(0, i);
         continue;
       }
-      (seen ??= new Set()).add(name);
+      seen.add(name);
     }
     out?.push(headers[i]!, headers[i + 1]!);
   }

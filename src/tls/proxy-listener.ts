@@ -47,13 +47,21 @@ export function createTlsProxyListener(
     // writableFinished (made exact in h2-response.ts), destroy(). test/tls/ runs each over h2.
     handleRequest(req as unknown as http.IncomingMessage, res as unknown as http.ServerResponse);
   };
+  // Rapid reset (CVE-2023-44487) sends HEADERS and RST_STREAM in one packet: node emits the
+  // request while nghttp2 is still reading, before the reset. Starting the exchanges after the
+  // read (one setImmediate for every request that arrived meanwhile: a client sends its streams
+  // several to a packet) lets those streams be seen closed, so a reset burst costs no upstream
+  // request; nghttp2's reset rate limit then ends the session.
+  let pending: (Http2ServerRequest | Http2ServerResponse)[] = [];
+  const startPending = (): void => {
+    const batch = pending;
+    pending = [];
+    for (let i = 0; i < batch.length; i += 2) startH2(batch[i] as Http2ServerRequest, batch[i + 1] as Http2ServerResponse);
+  };
   const listener = createSecureServer({ ...options, responseClass: ListenerResponse }, (req, res) => {
     if (req.httpVersionMajor === 2) {
-      // Rapid reset (CVE-2023-44487) sends HEADERS and RST_STREAM in one packet: node emits the
-      // request while nghttp2 is still reading, before the reset. Starting the exchange after the
-      // read (setImmediate) lets those streams be seen closed, so a reset burst costs no upstream
-      // request; nghttp2's reset rate limit then ends the session.
-      setImmediate(startH2, req as Http2ServerRequest, res as Http2ServerResponse);
+      if (pending.length === 0) setImmediate(startPending);
+      pending.push(req as Http2ServerRequest, res as Http2ServerResponse);
     } else {
       // Slow bodies (timeouts.clientBodyMs), as on the plain listener (proxy/slow-clients.ts).
       armBodyTimeout(req as http.IncomingMessage, res as http.ServerResponse, timeouts.clientBodyMs, timeouts.clientIdleMs);
