@@ -10,7 +10,7 @@ import { ERRORS, errorBody } from '../errors.ts';
 import type { DataPlane } from '../proxy/data-plane.ts';
 import { answerClientError } from '../proxy/listener.ts';
 import { armBodyTimeout } from '../proxy/slow-clients.ts';
-import { asHttp1Request } from './h2-request.ts';
+import { asHttp1Request, cutOffWhenAborted } from './h2-request.ts';
 import { ProxyH2Response } from './h2-response.ts';
 import { armH2BodyTimeout, watchStalledTlsReaders, type TlsStallSweeps } from './slow-clients.ts';
 import { createSecureServer, type SecureServerOptions, type TlsListener } from './secure-server.ts';
@@ -60,6 +60,7 @@ export function createTlsProxyListener(
   };
   const listener = createSecureServer({ ...options, responseClass: ListenerResponse }, (req, res) => {
     if (req.httpVersionMajor === 2) {
+      cutOffWhenAborted(req as Http2ServerRequest);
       if (pending.length === 0) setImmediate(startPending);
       pending.push(req as Http2ServerRequest, res as Http2ServerResponse);
     } else {
