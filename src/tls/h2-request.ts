@@ -23,11 +23,7 @@ export function asHttp1Request(req: Http2ServerRequest): number {
   const raw = req.rawHeaders;
   let pseudo = 0;
   while (pseudo < raw.length && raw[pseudo]!.charCodeAt(0) === 0x3a) pseudo += 2;
-  if (pseudo > 0) {
-    // In place (splice would allocate the removed part).
-    raw.copyWithin(0, pseudo);
-    raw.length -= pseudo;
-  }
+  if (pseudo > 0) raw.splice(0, pseudo);
   let size = 0;
   for (let i = 0; i < raw.length; i++) size += raw[i]!.length;
   const headers = req.headers;

@@ -74,23 +74,31 @@ Object.defineProperty(ProxyH2Response.prototype, 'writableFinished', {
   },
 });
 
-/** The single-value names seen so far by firstOfEach: one Set reused (the call is synchronous). */
-const seen = new Set<string>();
+/** The single-value names firstOfEach has seen in the current call (reused: it is synchronous). */
+const seen: string[] = [];
 
 /** The flat header list without repeats of single-value fields; the same array when there are none. */
 export function firstOfEach(headers: readonly string[]): readonly string[] {
-  // Nearly every answer has some single-value field (content-type, content-length, date), and
-  // almost none repeats one: no allocation unless one does.
-  seen.clear();
+  // Nearly every answer has a few single-value fields (content-type, content-length, date) and
+  // almost none repeats one: a short linear scan, no Set per response (a Set's clear() allocates
+  // a new table too).
+  let count = 0;
   let out: string[] | undefined;
   for (let i = 0; i < headers.length; i += 2) {
     const name = headers[i]!.toLowerCase();
     if (SINGLE_VALUE.has(name)) {
-      if (seen.has(name)) {
+      let repeat = false;
+      for (let j = 0; j < count; j++) {
+        if (seen[j] === name) {
+          repeat = true;
+          break;
+        }
+      }
+      if (repeat) {
         out ??= headers.slice(0, i);
         continue;
       }
-      seen.add(name);
+      seen[count++] = name;
     }
     out?.push(headers[i]!, headers[i + 1]!);
   }
