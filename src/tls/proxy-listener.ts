@@ -74,7 +74,8 @@ export function createTlsProxyListener(
   // Only allowed upgrades (websocket, GET, proxy.upgradeProtocols) reach 'upgrade'; others are
   // plain requests (data-plane.ts, proxy/upgrade.ts). node:http reads the callback off the
   // server per request, for node:https and for node:http2's HTTP/1.1 connections alike.
-  // (@types/node has the option, not the property.)
+  // A property, not the option: node:http2's constructor (allowHTTP1) overwrites the option with
+  // its default (tunnel whatever has an 'upgrade' listener). @types/node has only the option.
   (server as unknown as { shouldUpgradeCallback: (req: http.IncomingMessage) => boolean }).shouldUpgradeCallback = handlers.shouldUpgrade;
 
   // HTTP/1.1 connections: the limits of proxy/listener.ts (node:http2 reads them from its server
@@ -83,6 +84,9 @@ export function createTlsProxyListener(
   h1.headersTimeout = Math.min(30_000, timeouts.clientIdleMs);
   h1.requestTimeout = 300_000;
   h1.keepAliveTimeout = timeouts.clientIdleMs;
+  // How often node checks headersTimeout/requestTimeout (default 30 s, which would let a
+  // slowloris head live up to 30 s past headersTimeout); read when the server starts listening.
+  (h1 as http.Server & { connectionsCheckingInterval: number }).connectionsCheckingInterval = 1_000;
   // Also the HTTP/2 session idle timeout: a session without frames for clientIdleMs is closed.
   server.setTimeout(timeouts.clientIdleMs);
   server.on('upgrade', handlers.handleUpgrade);

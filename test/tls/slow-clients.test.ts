@@ -38,7 +38,7 @@ function serveDownloads(upstream: Upstream): void {
   });
 }
 
-async function tlsProxy(t: Test, timeouts: { clientBodyMs?: number; sendMs?: number }) {
+async function tlsProxy(t: Test, timeouts: { clientBodyMs?: number; sendMs?: number; clientIdleMs?: number }) {
   const pair = makeCertificate(t.testdir(), 'edge');
   const blue = await startUpstream(t, 'blue');
   serveDownloads(blue);
@@ -74,6 +74,26 @@ t.test('HTTP/1.1 over TLS: a request body that stops arriving gets 408 and its u
   await waitFor(() => proxy.recorded.length === 1, 'the exchange to be recorded');
   t.equal(proxy.recorded[0]!.outcome, 'client_abort', "recorded as the client's fault");
   await waitFor(upstreamFree(proxy), 'the upstream connection to be free');
+});
+
+t.test('HTTP/1.1 over TLS: a request head that never ends (slowloris) gets 408 after headersTimeout, checked every second as on plain HTTP', { timeout: 20_000 }, async (t) => {
+  if (!hasTool(t, 'openssl', 'openssl')) return;
+  // headersTimeout is min(30 s, clientIdleMs); node checks it every connectionsCheckingInterval.
+  const { blue, proxy } = await tlsProxy(t, { clientIdleMs: 600 });
+  const socket = await h1Connect(proxy.port);
+  let answer = '';
+  socket.setEncoding('latin1');
+  socket.on('data', (d: string) => (answer += d));
+  socket.on('error', () => {});
+  const closed = new Promise<void>((resolve) => socket.on('close', () => resolve()));
+  // A header line every 100 ms (so the 600 ms idle timeout never fires), never the blank line.
+  socket.write('GET /slow HTTP/1.1\r\nHost: x\r\n');
+  let n = 0;
+  const trickle = setInterval(() => socket.write(`X-${n++}: 1\r\n`), 100);
+  await closed;
+  clearInterval(trickle);
+  t.match(answer, /^HTTP\/1\.1 408 /, 'answered 408');
+  t.equal(blue.seen.length, 0, 'nothing reached the upstream');
 });
 
 t.test('HTTP/1.1 over TLS: a client that stops reading is disconnected after sendMs, freeing the upstream connection', { timeout: 20_000 }, async (t) => {
