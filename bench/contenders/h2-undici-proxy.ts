@@ -61,3 +61,5 @@ const server = http2.createSecureServer({ allowHTTP1: true, cert: readFileSync(c
 server.listen(0, '127.0.0.1', () => {
   process.stdout.write(`LISTENING ${(server.address() as AddressInfo).port}\n`);
 });
+// As undici-proxy.ts: exit on SIGTERM, so `--cpu-prof` writes its profile.
+process.on('SIGTERM', () => process.exit(0));

@@ -11,7 +11,7 @@
 // Upgrade, TE other than `trailers`) make nghttp2 reset the stream as malformed (§8.2.2) before
 // a request exists; `te: trailers` is dropped as hop-by-hop. Cookie fields split per RFC 9113
 // §8.2.3 arrive joined with "; " (Node does it).
-import type { Http2ServerRequest } from 'node:http2';
+import type { Http2ServerRequest, Http2Stream } from 'node:http2';
 
 /**
  * Translates in place; returns the decoded size of the client's fields (names and values, as
@@ -31,4 +31,21 @@ export function asHttp1Request(req: Http2ServerRequest): number {
   if (authority !== undefined) headers.host = authority;
   if (headers['content-length'] === undefined && !req.stream.endAfterHeaders) headers['transfer-encoding'] = 'chunked';
   return size;
+}
+
+/**
+ * A client that resets its stream mid-body with RST_STREAM(NO_ERROR): node ends the request
+ * body as if it were whole (lib/internal/http2/core.js onStreamClose pushes EOF for a NO_ERROR
+ * close), before the response's close reaches the exchange. The upstream would get a short body
+ * as a complete request (chunked), or undici a length mismatch that counts against the target
+ * (content-length). Destroying the stream when it is aborted (emitted first, while the request
+ * is still open) takes node's other path: no EOF, the close reaches the exchange as a hang-up,
+ * and the upstream request is cancelled, as for an HTTP/1.1 client that hangs up mid-body.
+ */
+export function cutOffWhenAborted(req: Http2ServerRequest): void {
+  if (!req.stream.endAfterHeaders) req.stream.once('aborted', destroyStream);
+}
+
+function destroyStream(this: Http2Stream): void {
+  this.destroy();
 }

@@ -5,7 +5,7 @@
 // of such a field is kept and the repeats are dropped, as a client reading the HTTP/1.1 answer
 // uses the first. Connection-specific fields never go out (RFC 9113 §8.2.2). (Retrying after the throw cannot work: the failed attempt's fields stay, and
 // removeHeader('date') only turns sendDate off.)
-import { Http2ServerResponse } from 'node:http2';
+import { Http2ServerResponse, constants as h2 } from 'node:http2';
 import type { OutgoingHttpHeaders } from 'node:http';
 
 /** node's lib/internal/http2/util.js kSingleValueHeaders, without the pseudo-headers. */
@@ -31,6 +31,34 @@ export class ProxyH2Response extends Http2ServerResponse {
     }
     return super.writeHead(statusCode, headers as OutgoingHttpHeaders);
   }
+
+  /**
+   * The HTTP/2 form of answering on the raw socket (proxy/slow-clients.ts, failure.ts): `status`
+   * and `body` go out on the stream itself, whatever the exchange holding this response is
+   * doing, then RST_STREAM(CANCEL) once node has taken the answer ('finish', when node itself
+   * would send a NO_ERROR reset). Not NO_ERROR (RFC 9113 §8.1 allows it): node ends the request
+   * body normally on a NO_ERROR close, and the exchange would forward a short body as if whole;
+   * on CANCEL it destroys the stream, whose close reaches the exchange first, as a client
+   * hang-up (writableFinished is false: the response itself was never ended), which cancels
+   * the upstream request.
+   */
+  answerInstead(status: number, body: string): void {
+    const stream = this.stream;
+    if (stream.destroyed || stream.closed) return;
+    if (this.headersSent) {
+      stream.close(h2.NGHTTP2_CANCEL);
+      return void stream.destroy();
+    }
+    this.statusCode = status;
+    // The upstream's answer may still arrive before the stream's close has cancelled it: its
+    // writes go nowhere, as node:http drops writes to a destroyed socket. Instance methods, set
+    // only here, so the usual response pays nothing for them.
+    this.writeHead = () => this;
+    this.write = () => true;
+    this.end = () => this;
+    stream.respond({ ':status': status, 'content-type': 'application/json; charset=utf-8', 'content-length': Buffer.byteLength(body) });
+    stream.end(body, () => stream.close(h2.NGHTTP2_CANCEL));
+  }
 }
 
 // node's compat response says writableFinished as soon as the stream is destroyed, also when the
@@ -46,18 +74,31 @@ Object.defineProperty(ProxyH2Response.prototype, 'writableFinished', {
   },
 });
 
+/** The single-value names firstOfEach has seen in the current call (reused: it is synchronous). */
+const seen: string[] = [];
+
 /** The flat header list without repeats of single-value fields; the same array when there are none. */
 export function firstOfEach(headers: readonly string[]): readonly string[] {
-  let seen: Set<string> | undefined;
+  // Nearly every answer has a few single-value fields (content-type, content-length, date) and
+  // almost none repeats one: a short linear scan, no Set per response (a Set's clear() allocates
+  // a new table too).
+  let count = 0;
   let out: string[] | undefined;
   for (let i = 0; i < headers.length; i += 2) {
     const name = headers[i]!.toLowerCase();
     if (SINGLE_VALUE.has(name)) {
-      if (seen?.has(name)) {
+      let repeat = false;
+      for (let j = 0; j < count; j++) {
+        if (seen[j] === name) {
+          repeat = true;
+          break;
+        }
+      }
+      if (repeat) {
         out ??= headers.slice(0, i);
         continue;
       }
-      (seen ??= new Set()).add(name);
+      seen[count++] = name;
     }
     out?.push(headers[i]!, headers[i + 1]!);
   }

@@ -49,6 +49,8 @@ export interface SecureServerOptions {
   /** Already loaded (app.ts loads every listener's first, so one error lists them all). */
   readonly certificates: LoadedCertificates;
   readonly h2Settings?: http2.Settings;
+  /** The HTTP/2 response class (default ProxyH2Response; the proxy listener extends it). */
+  readonly responseClass?: typeof ProxyH2Response;
 }
 
 export function createSecureServer(options: SecureServerOptions, onRequest: RequestListener): TlsListener {
@@ -62,7 +64,7 @@ export function createSecureServer(options: SecureServerOptions, onRequest: Requ
   };
   const server = (
     options.http2
-      ? http2.createSecureServer({ ...secure, allowHTTP1: true, settings: options.h2Settings ?? H2_SETTINGS, Http2ServerResponse: ProxyH2Response }, onRequest)
+      ? http2.createSecureServer({ ...secure, allowHTTP1: true, settings: options.h2Settings ?? H2_SETTINGS, Http2ServerResponse: options.responseClass ?? ProxyH2Response }, onRequest)
       : https.createServer(secure, onRequest as (req: http.IncomingMessage, res: http.ServerResponse) => void)
   ) as SecureServer;
 

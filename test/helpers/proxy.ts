@@ -12,6 +12,8 @@ import type { Target } from '../../src/upstream/target.ts';
 import { createDataPlane, type ListenerRole } from '../../src/proxy/data-plane.ts';
 import { createProxyListener } from '../../src/proxy/listener.ts';
 import { ClientLimiter } from '../../src/proxy/client-limiter.ts';
+import { createTlsProxyListener } from '../../src/tls/proxy-listener.ts';
+import { loadCertificates } from '../../src/tls/certificates.ts';
 
 export const defaultRouting: RoutingConfig = {
   active: 'blue',
@@ -61,6 +63,8 @@ export interface TestProxyOptions {
   allowFrom?: readonly string[];
   /** For signed override expiry. */
   clock?: { now(): number };
+  /** A TLS listener (src/tls/proxy-listener.ts) with these PEM files; http2 defaults to true. */
+  tls?: { cert: string; key: string; http2?: boolean };
 }
 
 export async function startProxy(t: { teardown(fn: () => unknown): void }, options: TestProxyOptions): Promise<TestProxy> {
@@ -92,8 +96,7 @@ export async function startProxy(t: { teardown(fn: () => unknown): void }, optio
       recorded.push({ colour, target: target?.url ?? null, statusCode, outcome });
     },
   };
-  const server = createProxyListener(
-    createDataPlane({
+  const dataPlane = createDataPlane({
       pools,
       getSnapshot: () => snapshot,
       recorder,
@@ -106,9 +109,12 @@ export async function startProxy(t: { teardown(fn: () => unknown): void }, optio
       ...(options.allowFrom ? { allowFrom: options.allowFrom } : {}),
       ...(options.clock ? { clock: options.clock } : {}),
       ...(options.random ? { random: options.random } : {}),
-    }),
-    timeouts,
-  );
+      ...(options.tls ? { proto: 'https' as const } : {}),
+    });
+  const tlsConfig = options.tls ? { cert: options.tls.cert, key: options.tls.key, certificates: [] } : undefined;
+  const server: http.Server = tlsConfig
+    ? (createTlsProxyListener(dataPlane, timeouts, { tls: tlsConfig, http2: options.tls!.http2 ?? true, field: 'listen', certificates: loadCertificates(tlsConfig, 'listen.tls') }).server as unknown as http.Server)
+    : createProxyListener(dataPlane, timeouts);
   await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
   const port = (server.address() as AddressInfo).port;
   let version = 1;
@@ -120,7 +126,7 @@ export async function startProxy(t: { teardown(fn: () => unknown): void }, optio
   };
   t.teardown(close);
   return {
-    url: `http://127.0.0.1:${port}`,
+    url: `${options.tls ? 'https' : 'http'}://127.0.0.1:${port}`,
     port,
     server,
     pools,
