@@ -332,6 +332,8 @@ export class ConnectionGate {
   /** A sent request ended: its connection is free for the next waiting one. */
   release(): void {
     this.busyCount--;
+    // Nothing waits (the common case): the queue is already compacted, nothing to shift.
+    if (this.waiting === 0) return;
     while (this.busyCount < this.max) {
       const next = this.shift();
       if (next === undefined) break;
