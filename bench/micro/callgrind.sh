@@ -20,6 +20,6 @@ callgrind_control -i off $PID > /dev/null
 callgrind_control -d $PID > /dev/null
 echo go >&3
 wait $PID || true
-IR=$(cat "$OUT"/cg.* | awk '/^totals:/ {s += $2} END {print s}')
+IR=$(cat "$OUT"/cg.* | awk '/^totals:/ {s += $2} END {printf "%d", s}')
 echo "$SHAPE: $((IR / N)) instructions per request ($N requests)"
 rm -rf "$OUT"
