@@ -202,7 +202,8 @@ export function createDataPlane(deps: DataPlaneDeps): DataPlane {
       if (!limiter.tryAcquire(client)) return reject(res, 'TURNOUT_ERR_TOO_MANY_REQUESTS', `more than ${limiter.max} requests in flight from this client`);
       (res as CountedResponse)[kLimiter] = limiter;
       (res as CountedResponse)[kClient] = client;
-      res.once('close', releaseClient);
+      // `on`, not `once`: a response closes once, and once() would wrap the listener per request.
+      res.on('close', releaseClient);
     }
     const { colour, setCookie } = route(req, forwarded.clientAddress);
     // Shadow off (percent 0): this one branch is all it costs per request.

@@ -154,3 +154,103 @@ t.test('queueMs 0 refuses at once when all connections are busy; maxQueued 0 too
     t.same(log, [`b:${expect}`], `queueMs ${queueMs}, maxQueued ${maxQueued}`);
   }
 });
+
+/** A controller-API handler (Exchange's shape) that records what it was told. */
+function controllerClient(log: string[]) {
+  const seen: { controllers: Dispatcher.DispatchController[]; headers?: Record<string, unknown>; rawHeaders?: unknown; trailers?: unknown } = { controllers: [] };
+  const handler: Dispatcher.DispatchHandler = {
+    onRequestStart(controller) {
+      seen.controllers.push(controller);
+      log.push('start');
+    },
+    onResponseStart(controller, statusCode, headers) {
+      seen.headers = headers as Record<string, unknown>;
+      seen.rawHeaders = (controller as unknown as { rawHeaders: unknown }).rawHeaders;
+      log.push(`headers:${statusCode}`);
+    },
+    onResponseData(controller, chunk) {
+      log.push(`data:${chunk.toString()}`);
+      if (chunk.toString() === 'slow') controller.pause();
+    },
+    onResponseEnd(_controller, trailers) {
+      seen.trailers = trailers;
+      log.push('end');
+    },
+    onResponseError(_controller, err) {
+      log.push(`error:${err instanceof UpstreamSaturatedError ? `saturated-${err.reason}` : (err as { code?: string }).code}`);
+    },
+  };
+  return { handler, seen };
+}
+
+t.test('a controller-API handler: undici gets the callback API (nothing for it to unwrap), the handler a controller', async (t) => {
+  const { dispatcher, sent } = recordingDispatcher();
+  const aborts: (Error | undefined)[] = [];
+  // The recording dispatcher connects with a no-op abort; this one records it.
+  const connecting = {
+    dispatch(options: Dispatcher.DispatchOptions, handler: Dispatcher.DispatchHandler) {
+      sent.push(handler);
+      handler.onConnect?.((err?: Error) => aborts.push(err));
+      return dispatcher.dispatch === undefined || options !== undefined;
+    },
+  } as unknown as Dispatcher;
+  const gate = new ConnectionGate(connecting, { max: 1, queueMs: 1000, maxQueued: 10, timers: new FakeTimers() });
+  const log: string[] = [];
+  const { handler, seen } = controllerClient(log);
+  gate.dispatch(options, handler);
+  const h = sent[0]!;
+  t.equal(typeof (h as { onRequestStart?: unknown }).onRequestStart, 'undefined', 'no onRequestStart: undici would wrap it in UnwrapHandler');
+  for (const m of ['onConnect', 'onHeaders', 'onData', 'onComplete', 'onError', 'onUpgrade'] as const) t.equal(typeof h[m], 'function', m);
+  const controller = seen.controllers[0]!;
+  t.same([controller.aborted, controller.paused, controller.reason], [false, false, null]);
+  let resumed = 0;
+  const raw = ['Content-Type', 'text/plain', 'Set-Cookie', 'a=1', 'set-cookie', 'b=2'].map((s) => Buffer.from(s));
+  t.equal(h.onHeaders!(200, raw, () => resumed++, 'OK'), true, 'not paused: keep reading');
+  t.same(seen.headers, { 'content-type': 'text/plain', 'set-cookie': ['a=1', 'b=2'] }, 'parsed as undici parses them');
+  t.equal(seen.rawHeaders, raw, 'controller.rawHeaders: the raw Buffers');
+  t.equal(h.onData!(Buffer.from('fast')), true);
+  t.equal(h.onData!(Buffer.from('slow')), false, 'paused by the handler: undici stops reading');
+  t.equal(controller.paused, true);
+  controller.resume();
+  controller.resume();
+  t.equal(resumed, 1, 'resume calls undici once, only when paused');
+  t.equal(gate.busy, 1);
+  h.onComplete!([]);
+  t.same(seen.trailers, {}, 'no trailers: an empty object');
+  t.equal(gate.busy, 0, 'the end frees the slot');
+  controller.abort(new Error('late'));
+  t.same(aborts.map((e) => e?.message), ['late'], 'abort goes to undici');
+  controller.abort(new Error('again'));
+  t.equal(aborts.length, 1, 'only once');
+  t.same(log, ['start', 'headers:200', 'data:fast', 'data:slow', 'end']);
+});
+
+t.test('a controller-API handler waiting in the queue: abort leaves it; sent later, it gets a fresh controller state', async (t) => {
+  const timers = new FakeTimers();
+  const { dispatcher, sent } = recordingDispatcher();
+  const gate = new ConnectionGate(dispatcher, { max: 1, queueMs: 1000, maxQueued: 10, timers });
+  const log: string[] = [];
+  gate.dispatch(options, client('a', log).handler);
+  const b = controllerClient(log);
+  gate.dispatch(options, b.handler);
+  const c = controllerClient(log);
+  gate.dispatch(options, c.handler);
+  t.same(log, ['start', 'start'], 'each waiting handler was given a controller');
+  b.seen.controllers[0]!.abort(new Error('client closed'));
+  t.same(log, ['start', 'start', 'error:UND_ERR_ABORTED'], 'abort while waiting: the queue error');
+  t.equal(gate.queued, 1);
+  sent[0]!.onComplete!(null);
+  t.equal(sent.length, 2, 'c was sent, b skipped');
+  t.equal(c.seen.controllers.length, 2, 'c: onRequestStart again when undici connects');
+  t.same([c.seen.controllers[1]!.aborted, c.seen.controllers[1]!.paused], [false, false]);
+  sent[1]!.onError!(Object.assign(new Error('reset'), { code: 'UND_ERR_SOCKET' }));
+  t.equal(gate.busy, 0, 'an error frees the slot');
+  t.same(log.slice(-3), ['start', 'a:complete', 'error:UND_ERR_SOCKET'], 'c started when a ended (the slot frees first)');
+  // Overflow and timeouts reach a controller handler as onResponseError too.
+  const g2 = new ConnectionGate(recordingDispatcher().dispatcher, { max: 1, queueMs: 0, maxQueued: 10, timers });
+  const log2: string[] = [];
+  g2.dispatch(options, controllerClient(log2).handler);
+  g2.dispatch(options, controllerClient(log2).handler);
+  timers.advance(0);
+  t.same(log2, ['start', 'start', 'error:saturated-timeout']);
+});
