@@ -5,13 +5,13 @@
 // characters); the reason is the body's `reason` field, else the `x-turnout-reason` header
 // (at most 500 printable characters), else empty. `If-Match: "<version>"` guards any change.
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
-import { isValidWeight } from '../domain.ts';
 import { TurnoutError } from '../errors.ts';
 import type { RoutingState } from '../state/model.ts';
 import type { VerificationView } from '../rollout/verification-record.ts';
 import type { ChangeMeta } from '../state/manager.ts';
 import type { AdminDeps } from './server.ts';
 import { actionBody, canaryBody, flipBody, DEFAULT_EVENTS_LIMIT, eventsQuery, MAX_ACTOR, MAX_EVENTS_LIMIT, MAX_REASON } from './schemas.ts';
+import type { ActionBody, CanaryBody, EventsQuery, FlipBody } from './schemas.ts';
 import { DEFAULT_STICKY, stateView } from './state-view.ts';
 import { ensureSharedSchemas, routeDocs } from './api-schemas.ts';
 
@@ -95,18 +95,17 @@ export async function stateRoutes(app: FastifyInstance, opts: { deps: AdminDeps 
     return deps.converge ? { ...view, converged: await deps.converge(state.version) } : view;
   };
 
-  app.put<{ Body: { weight: number; reason?: string } }>(
+  app.put<{ Body: CanaryBody }>(
     '/api/v1/canary',
     { schema: { ...routeDocs.putCanary, body: canaryBody } },
     async (request, reply) => {
-      const { weight, reason } = request.body;
-      if (!isValidWeight(weight)) throw badRequest('body.weight must have at most 4 decimals');
+      const { weight, reason } = request.body; // a Weight: the schema checked its 4 decimals
       const meta = changeMeta(request, reason);
       return sendChange(reply, await deps.state.setWeight(weight, meta));
     },
   );
 
-  app.post<{ Body: { reason?: string; verify?: unknown } | null }>('/api/v1/flip', { schema: { ...routeDocs.flip, body: flipBody } }, async (request, reply) => {
+  app.post<{ Body: FlipBody }>('/api/v1/flip', { schema: { ...routeDocs.flip, body: flipBody } }, async (request, reply) => {
     const meta = changeMeta(request, request.body?.reason);
     const verify = request.body?.verify;
     if (deps.verification) return sendChange(reply, await deps.verification.flip(verify, meta));
@@ -115,7 +114,7 @@ export async function stateRoutes(app: FastifyInstance, opts: { deps: AdminDeps 
   });
 
   // CONTRACT §11's "revert now" lever: flips back to the old colour at once (`flip.revert`, by the caller).
-  app.post<{ Body: { reason?: string } | null }>('/api/v1/verification/revert', { schema: { ...routeDocs.revert, body: actionBody } }, async (request, reply) => {
+  app.post<{ Body: ActionBody }>('/api/v1/verification/revert', { schema: { ...routeDocs.revert, body: actionBody } }, async (request, reply) => {
     if (!deps.verification) throw new TurnoutError('TURNOUT_ERR_NOT_FOUND', 'no verification has run');
     const meta = changeMeta(request, request.body?.reason);
     return sendChange(reply, await deps.verification.revert(meta));
@@ -127,12 +126,12 @@ export async function stateRoutes(app: FastifyInstance, opts: { deps: AdminDeps 
     return view;
   });
 
-  app.post<{ Body: { reason?: string } | null }>('/api/v1/rollback', { schema: { ...routeDocs.rollback, body: actionBody } }, async (request, reply) => {
+  app.post<{ Body: ActionBody }>('/api/v1/rollback', { schema: { ...routeDocs.rollback, body: actionBody } }, async (request, reply) => {
     const meta = changeMeta(request, request.body?.reason);
     return sendChange(reply, await deps.state.rollback(meta));
   });
 
-  app.get<{ Querystring: { limit?: string } }>('/api/v1/events', { schema: { ...routeDocs.events, querystring: eventsQuery } }, async (request) => {
+  app.get<{ Querystring: EventsQuery }>('/api/v1/events', { schema: { ...routeDocs.events, querystring: eventsQuery } }, async (request) => {
     return deps.state.events(parseLimit(request.query.limit));
   });
 
