@@ -3,10 +3,11 @@
 //            (a YAML mapping whose children are all commented out) taken as absent, and, for the
 //            config, `${VAR}` expanded in string values (numbers never expand: `port: "${P}"`
 //            stays a type error);
-//   after:   x-normalise (lower-casing, URL origin) on the values that passed, then x-unique
+//   after:   x-normalise (lower-casing, URL origin, or a named one: rules.ts) on the values that passed, then x-unique
 //            (list items that are equal once normalised: `duplicate of x[0]`).
 // Everything builds new values; the caller's object is never touched.
 import { pick, locate, type Located, type Segments } from './issues.ts';
+import { normalised } from './rules.ts';
 
 type Schema = Record<string, unknown>;
 
@@ -106,9 +107,7 @@ function after(schema: Schema | undefined, value: unknown, at: Segments, pointer
   }
   if (typeof value === 'string') {
     const how = schema['x-normalise'] ?? pick(schema, 'string')?.['x-normalise'];
-    if (how === 'lower') return value.toLowerCase();
-    if (how === 'upper') return value.toUpperCase();
-    if (how === 'origin') return new URL(value).origin;
+    if (typeof how === 'string') return normalised(how, value);
   }
   return value;
 }

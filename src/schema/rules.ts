@@ -25,3 +25,27 @@ export function ruleMessage(name: string, value: unknown): string | undefined {
 /** The fragment of a schema that names a rule, for `Type.String({ ...rule, … })`. */
 export type RuleRef = ReturnType<typeof defineRule>;
 
+
+/** A normaliser applied (x-normalise) once a string passed its checks: `lower`, `upper`, `origin`, or one defined here. */
+export type Normaliser = (value: string) => string;
+
+const NORMALISERS = new Map<string, Normaliser>([
+  ['lower', (v) => v.toLowerCase()],
+  ['upper', (v) => v.toUpperCase()],
+  ['origin', (v) => new URL(v).origin],
+]);
+
+/** Registers `normalise` under `name` (once) and returns the schema fragment naming it. */
+export function defineNormaliser(name: string, normalise: Normaliser): { 'x-normalise': string } {
+  const known = NORMALISERS.get(name);
+  if (known !== undefined && known !== normalise) throw new Error(`schema normaliser ${name} is defined twice`);
+  NORMALISERS.set(name, normalise);
+  return { 'x-normalise': name };
+}
+
+/** The value normalised by the named normaliser; an unknown name is a programming error. */
+export function normalised(name: string, value: string): string {
+  const normalise = NORMALISERS.get(name);
+  if (normalise === undefined) throw new Error(`schema normaliser ${name} is not defined`);
+  return normalise(value);
+}

@@ -1,10 +1,11 @@
 // One input checked against its one schema: the passes of prepare.ts around the shared strict Ajv
 // (ajv.ts), every problem as an issue naming its field (issues.ts). Used by the config loader and
 // the rollout and verification specs; the admin routes run the same Ajv through fastify.
-import type { ValidateFunction } from 'ajv';
+import type { ErrorObject, ValidateFunction } from 'ajv';
 import type { Static, TSchema } from 'typebox';
 import { sharedAjv } from './ajv.ts';
 import { locateAjv, settle, type Issue, type Located, type Wording } from './issues.ts';
+import { pointerSegments } from './path.ts';
 import { finish, invalidPointers, prepare, type PrepareOptions } from './prepare.ts';
 
 export interface CheckOptions extends PrepareOptions {
@@ -39,7 +40,7 @@ export function checkValue(schema: TSchema, raw: unknown, options: CheckOptions)
   const unexpanded = invalidPointers(issues);
   const validate = validatorOf(schema);
   if (!validate(prepared)) {
-    for (const issue of locateAjv(validate.errors ?? [], options.wording, root)) {
+    for (const issue of locateAjv(enrich(validate.errors ?? [], schema, prepared), options.wording, root)) {
       if (![...unexpanded].some((p) => issue.pointer === p || issue.pointer.startsWith(`${p}/`))) issues.push(issue);
     }
   }
@@ -51,4 +52,15 @@ export function checkValue(schema: TSchema, raw: unknown, options: CheckOptions)
 export function check<T extends TSchema>(schema: T, raw: unknown, options: CheckOptions): { ok: true; value: Static<T> } | { ok: false; issues: Issue[] } {
   const { value, issues } = checkValue(schema, raw, options);
   return issues.length === 0 ? { ok: true, value: value as Static<T> } : { ok: false, issues: settle(issues, schema) };
+}
+
+/** What a verbose Ajv would have put on each error: its schema, the schema holding it, the value. */
+function enrich(errors: readonly ErrorObject[], schema: TSchema, data: unknown): ErrorObject[] {
+  return errors.map((e) => {
+    if (e.parentSchema !== undefined) return e;
+    const segments = e.schemaPath.replace(/^#/, '').split('/').slice(1).map((s) => decodeURIComponent(s).replace(/~1/g, '/').replace(/~0/g, '~'));
+    const parentSchema = segments.slice(0, -1).reduce<unknown>((node, key) => (node as Record<string, unknown> | undefined)?.[key], schema) as Record<string, unknown> | undefined;
+    const value = pointerSegments(e.instancePath).reduce<unknown>((node, key) => (node as Record<string | number, unknown> | undefined)?.[key], data);
+    return { ...e, parentSchema: parentSchema ?? {}, schema: parentSchema?.[e.keyword], data: value };
+  });
 }
