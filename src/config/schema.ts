@@ -294,9 +294,9 @@ export const ConfigSchema = section({
   metrics: MetricsSchema,
   log: LogSchema,
   workers: WorkersSchema,
-  notify: NotifySchema,
   // Optional in the type so hand-built test configs keep compiling; the loader always fills it.
   shadow: Type.Optional(ShadowSchema),
+  notify: NotifySchema,
 });
 
 /** The old name, for the tests and tools that walk the tree. */
