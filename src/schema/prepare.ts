@@ -6,7 +6,7 @@
 //   after:   x-normalise (lower-casing, URL origin, or a named one: rules.ts) on the values that passed, then x-unique
 //            (list items that are equal once normalised: `duplicate of x[0]`).
 // Everything builds new values; the caller's object is never touched.
-import { pick, locate, type Located, type Segments } from './issues.ts';
+import { pick, locate, type Located, type Segments, type Wording } from './issues.ts';
 import { normalised } from './rules.ts';
 
 type Schema = Record<string, unknown>;
@@ -66,13 +66,13 @@ function walk(schema: Schema | undefined, value: unknown, at: Segments, issues: 
  * `invalid` holds the pointers of values that failed (they, and what is under them, are left out,
  * so that later cross-field rules see only checked values).
  */
-export function finish(schema: unknown, value: unknown, invalid: ReadonlySet<string>, issues: Located[], root = ''): unknown {
-  return after(schema as Schema, value, [], '', invalid, issues, root);
+export function finish(schema: unknown, value: unknown, invalid: ReadonlySet<string>, issues: Located[], root = '', wording: Wording = 'config'): unknown {
+  return after(schema as Schema, value, [], '', invalid, issues, root, wording === 'api' ? 'is a duplicate of' : 'duplicate of');
 }
 
 const INVALID = Symbol('invalid');
 
-function after(schema: Schema | undefined, value: unknown, at: Segments, pointer: string, invalid: ReadonlySet<string>, issues: Located[], root: string): unknown {
+function after(schema: Schema | undefined, value: unknown, at: Segments, pointer: string, invalid: ReadonlySet<string>, issues: Located[], root: string, duplicate: string): unknown {
   if (invalid.has(pointer)) return INVALID;
   if (schema === undefined) return value;
   if (isPlainObject(value)) {
@@ -81,7 +81,7 @@ function after(schema: Schema | undefined, value: unknown, at: Segments, pointer
     const out: Record<string, unknown> = {};
     for (const key of Object.keys(value)) {
       if (!Object.hasOwn(properties, key)) continue; // an unknown field: reported, left out
-      const result = after(properties[key], value[key], [...at, key], `${pointer}/${escape(key)}`, invalid, issues, root);
+      const result = after(properties[key], value[key], [...at, key], `${pointer}/${escape(key)}`, invalid, issues, root, duplicate);
       if (result !== INVALID) out[key] = result;
     }
     return out;
@@ -92,12 +92,12 @@ function after(schema: Schema | undefined, value: unknown, at: Segments, pointer
     const out: unknown[] = [];
     const seen = new Map<unknown, number>();
     value.forEach((item, i) => {
-      const result = after(items, item, [...at, i], `${pointer}/${i}`, invalid, issues, root);
+      const result = after(items, item, [...at, i], `${pointer}/${i}`, invalid, issues, root, duplicate);
       if (result === INVALID) return;
       const first = seen.get(result);
       if (list?.['x-unique'] === true && first !== undefined) {
         const path = locate(root, at, '').path;
-        issues.push(locate(root, [...at, i], `duplicate of ${path}[${first}]`, 'x-unique'));
+        issues.push(locate(root, [...at, i], `${duplicate} ${path}[${first}]`, 'x-unique'));
         return;
       }
       seen.set(result, i);

@@ -44,7 +44,7 @@ export function checkValue(schema: TSchema, raw: unknown, options: CheckOptions)
       if (![...unexpanded].some((p) => issue.pointer === p || issue.pointer.startsWith(`${p}/`))) issues.push(issue);
     }
   }
-  const value = finish(schema, prepared, invalidPointers(issues), issues, root);
+  const value = finish(schema, prepared, invalidPointers(issues), issues, root, options.wording);
   return { value: typeof value === 'symbol' ? undefined : value, issues };
 }
 
