@@ -315,3 +315,5 @@ export const rolloutBody = Type.Object(
   { additionalProperties: false, description: 'steps (weights strictly increasing), analysis thresholds (missing fields take the defaults), onSuccess' },
 );
 export type RolloutBody = Static<typeof rolloutBody>;
+/** The former name (the body was documentation only; it now validates). */
+export const rolloutBodyDoc = rolloutBody;
