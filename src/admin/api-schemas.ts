@@ -215,14 +215,11 @@ const changeErrors = {
 } as const;
 
 /** The headers every change reads (CONTRACT §4). Declared as strings only; routes-state.ts checks them. */
-export const changeHeaders = {
-  type: 'object',
-  properties: {
-    'if-match': { type: 'string', description: 'a quoted version, e.g. "12": applies only if the state is still at it (412 otherwise); * for any' },
-    'x-turnout-actor': { type: 'string', description: '1..64 printable ASCII characters; recorded in the event (default admin)' },
-    'x-turnout-reason': { type: 'string', description: `at most ${MAX_REASON} printable characters; the body's reason wins` },
-  },
-} as const;
+export const changeHeaders = Type.Object({
+  'if-match': Type.Optional(Type.String({ description: 'a quoted version, e.g. "12": applies only if the state is still at it (412 otherwise); * for any' })),
+  'x-turnout-actor': Type.Optional(Type.String({ description: '1..64 printable ASCII characters; recorded in the event (default admin)' })),
+  'x-turnout-reason': Type.Optional(Type.String({ description: `at most ${MAX_REASON} printable characters; the body's reason wins` })),
+});
 
 /** `schema` for the routes, by route. Tags group them in the document. */
 export const routeDocs = {
