@@ -6,18 +6,16 @@ import type { FastifyInstance } from 'fastify';
 import pino, { type Logger } from 'pino';
 import { COLOURS, systemClock, type Clock, type Colour, type RandomSource } from './domain.ts';
 import type { TurnoutConfig } from './config/types.ts';
-import { StateManager } from './state/manager.ts';
+import type { StateManager } from './state/manager.ts';
 import type { StateStore } from './state/store.ts';
-import { MemoryStore } from './state/memory-store.ts';
-import { FileStore } from './state/file-store.ts';
 import type { ColourPool } from './upstream/pool.ts';
-import { HealthChecker } from './upstream/health-check.ts';
-import { Telemetry } from './metrics/telemetry.ts';
+import type { HealthChecker } from './upstream/health-check.ts';
+import type { Telemetry } from './metrics/telemetry.ts';
 import { noopRecorder } from './metrics/recorder.ts';
 import { createMetricsRegistry } from './metrics/prometheus.ts';
 import { registerWorkerMetrics } from './workers/metrics.ts';
-import { RolloutController } from './rollout/controller.ts';
-import { VerificationController } from './rollout/verification.ts';
+import type { RolloutController } from './rollout/controller.ts';
+import type { VerificationController } from './rollout/verification.ts';
 import { notifyStateChanges } from './notify/state-webhooks.ts';
 import { WebhookNotifier } from './notify/webhooks.ts';
 import { buildAdminServer } from './admin/server.ts';
@@ -31,12 +29,12 @@ import os from 'node:os';
 import type { Fleet } from './fleet/fleet.ts';
 import type { FleetTelemetry } from './fleet/telemetry.ts';
 import type { RoutingState } from './state/model.ts';
-import { DEFAULT_SERVICE, type SnapshotPublisher, type TargetHealth } from './channels/types.ts';
+import type { SnapshotPublisher, TargetHealth } from './channels/types.ts';
 import { LocalSnapshotChannel } from './channels/local.ts';
 import { AppliedSnapshot } from './channels/applied.ts';
 import { IpcControlChannel } from './channels/ipc.ts';
-import { ReplayClock, TelemetryMerger, type MergeTarget } from './channels/merge.ts';
-import { makeListeners, makePools } from './compose.ts';
+import { TelemetryMerger, type MergeTarget } from './channels/merge.ts';
+import { makeListeners } from './compose.ts';
 import { Supervisor, defaultListenMode } from './workers/supervisor.ts';
 import { drainServers } from './workers/drain.ts';
 import { resolveWorkers } from './workers/count.ts';
@@ -46,8 +44,9 @@ import { createSecureServer, type TlsListener, type ReloadOutcome } from './tls/
 import type { ListenConfig } from './config/types.ts';
 import type { ProxyServer } from './compose.ts';
 import type { ClientLimiter } from './proxy/client-limiter.ts';
-import { Shadower } from './shadow/mirror.ts';
-import { shadowConfigOf } from './shadow/defaults.ts';
+import type { Shadower } from './shadow/mirror.ts';
+import { servicesOf } from './config/services.ts';
+import { openServiceRuntime, type ServiceRuntime } from './services/runtime.ts';
 
 export interface AppOptions {
   readonly clock?: Clock;
@@ -98,6 +97,12 @@ export interface TurnoutApp {
   readonly preview: ProxyServer | null;
   /** The data-plane workers (CONTRACT §7); null with workers: 1. */
   readonly workers: Supervisor | null;
+  /**
+   * CONTRACT §10: every service's runtime by name, in config order (services/runtime.ts). The
+   * single-service fields above (state, pools, telemetry, health, rollouts, verification,
+   * shadow, fleet) are the first service's: a §2 config's one service `default`.
+   */
+  readonly services: ReadonlyMap<string, ServiceRuntime>;
   /** False once shutdown began: /readyz answers 503. */
   readonly accepting: boolean;
   /**
@@ -110,18 +115,6 @@ export interface TurnoutApp {
   reloadCertificates(): ReloadOutcome[];
   /** Stop accepting, let in-flight requests finish (bounded by shutdown.drainSeconds), persist, close. */
   close(): Promise<void>;
-}
-
-function openStore(config: TurnoutConfig): StateStore {
-  switch (config.state.store) {
-    case 'file':
-      return new FileStore(config.state.path);
-    case 'memory':
-      return new MemoryStore();
-    default:
-      // redis is opened by Fleet.open in buildApp.
-      throw new Error(`state.store: ${config.state.store} is not supported`);
-  }
 }
 
 /** A worker that has not acked a snapshot by then is reported as lagging (and the change answers). */
@@ -158,74 +151,82 @@ export async function buildApp(config: TurnoutConfig, options: AppOptions = {}):
     options.store === undefined && config.state.store === 'redis'
       ? await Promise.all([import('./fleet/fleet.ts'), import('./fleet/telemetry.ts'), import('./fleet/metrics.ts')])
       : null;
-  const fleet: Fleet | null =
-    fleetModules !== null
-      ? await fleetModules[0].Fleet.open({
-          url: config.state.url ?? '',
-          prefix: config.state.key,
-          replica: config.fleet.replica,
-          leaseMs: config.fleet.leaseMs,
-          heartbeatMs: config.fleet.heartbeatMs,
-          convergeTimeoutMs: config.fleet.convergeTimeoutMs,
-          clock,
-          logger,
-        })
-      : null;
-  const state = await StateManager.open({
-    store: options.store ?? fleet?.store ?? openStore(config),
-    seed: { active: config.routing.active, weight: config.routing.canaryWeight, shadowPercent: shadowConfigOf(config).percent },
-    clock,
-  }).catch(async (err: unknown) => {
-    await fleet?.close(); // no half-open Redis connections left behind a failed start
-    throw err;
-  });
-
-  const onHealthChange = (target: { colour: Colour; url: string }, available: boolean, why: string) =>
-    // A target coming back is good news (info); one going away is what an operator looks for (warn).
-    logger[available ? 'info' : 'warn']({ colour: target.colour, target: target.url, available }, `target ${available ? 'available' : 'unavailable'}: ${why}`);
-  const pools = makePools(config, clock, onHealthChange, background);
   const workerCount = resolveWorkers(config.workers);
-
-  // With workers, Telemetry is fed by the merger's replays, stamped with each delta's second.
-  const telemetryClock = workerCount > 1 ? new ReplayClock(clock) : clock;
-  const telemetry = new Telemetry({ pools, windowSeconds: config.metrics.windowSeconds, clock: telemetryClock });
-  // A fleet: the data plane also counts into per-second deltas for the other replicas, and the
-  // admin API and the rollout analysis read the sum over the fleet; /metrics stays per process.
-  const fleetTelemetry: FleetTelemetry | null = fleet && fleetModules
-    ? new fleetModules[1].FleetTelemetry({ id: fleet.id, local: telemetry, pools, windowSeconds: config.metrics.windowSeconds, connection: fleet.connection, subscriber: fleet.subscriber, keys: fleet.keys, clock })
-    : null;
-  const health = new HealthChecker({ pools, config: config.healthCheck, clock, logger });
-  const verification = new VerificationController({
-    state,
-    windows: fleetTelemetry ?? telemetry,
-    clock,
-    logger,
-    defaults: config.routing.verify ?? null,
-    ...(fleet ? { leader: { get held() { return fleet.lease.held; }, id: fleet.id } } : {}),
-  });
-  const shadow = new Shadower({
-    config: shadowConfigOf(config),
-    targets: { blue: config.upstreams.blue.targets, green: config.upstreams.green.targets },
-    now: () => clock.now(),
-    ...(options.random ? { random: options.random } : {}),
-  });
-  const rollouts = new RolloutController({
-    state,
-    shadow: () => ({ compared: shadow.stats.compared, mismatches: shadow.stats.results.mismatch }),
-    windows: fleetTelemetry ?? telemetry,
-    clock,
-    logger,
-    decoratePromotion: (before, promotion) => verification.decoratePromotion(before, promotion),
-    ...(fleet ? { leader: { get held() { return fleet.lease.held; }, id: fleet.id } } : {}),
-  });
+  // CONTRACT §10: one runtime per service (services/runtime.ts), in config order. A §2 config is
+  // the one service `default`, built exactly as before services.
+  const serviceConfigs = servicesOf(config);
+  const stampService = config.services !== undefined;
+  const runtimes: ServiceRuntime[] = [];
+  const replicaId = fleetModules === null ? '' : config.fleet.replica || fleetModules[0].defaultReplicaId();
+  /** The first service's Fleet owns the Redis connections the others share: it closes last. */
+  const closeFleets = async () => {
+    await Promise.all(runtimes.slice(1).map((r) => r.fleet?.close()));
+    await runtimes[0]?.fleet?.close();
+  };
+  const closeRuntimes = async () => {
+    await Promise.all(runtimes.map((r) => r.state.close().catch(() => {})));
+    await closeFleets();
+  };
+  try {
+    for (const service of serviceConfigs) {
+      // In a fleet, each service has its own keys under state.key (fleet/keys.ts): `default` keeps
+      // exactly the keys of a fleet that predates services.
+      const fleet: Fleet | null =
+        fleetModules !== null
+          ? await fleetModules[0].Fleet.open({
+              url: config.state.url ?? '',
+              prefix: config.state.key,
+              service: service.name,
+              // One heartbeat per replica: the first service's Fleet writes it; the others
+              // share its two Redis connections and its replica id.
+              heartbeat: runtimes.length === 0,
+              ...(runtimes[0]?.fleet ? { share: runtimes[0].fleet } : {}),
+              // One id for the replica, whichever service: acks and heartbeats must agree.
+              replica: replicaId,
+              leaseMs: config.fleet.leaseMs,
+              heartbeatMs: config.fleet.heartbeatMs,
+              convergeTimeoutMs: config.fleet.convergeTimeoutMs,
+              clock,
+              logger,
+            })
+          : null;
+      try {
+        runtimes.push(
+          await openServiceRuntime({
+            config,
+            service,
+            clock,
+            logger,
+            ...(options.random ? { random: options.random } : {}),
+            ...(runtimes.length === 0 && options.store ? { store: options.store } : {}),
+            fleet,
+            ...(fleet && fleetModules
+              ? {
+                  makeFleetTelemetry: (local: Telemetry, pools: Readonly<Record<Colour, ColourPool>>) =>
+                    new fleetModules[1].FleetTelemetry({ id: fleet.id, local, pools, windowSeconds: config.metrics.windowSeconds, connection: fleet.connection, subscriber: fleet.subscriber, keys: fleet.keys, clock }),
+                }
+              : {}),
+            awaitFirstProbe: background,
+            replay: workerCount > 1,
+            stampService,
+          }),
+        );
+      } catch (err) {
+        await fleet?.close();
+        throw err;
+      }
+    }
+  } catch (err) {
+    await closeRuntimes(); // no half-open stores or Redis connections left behind a failed start
+    throw err;
+  }
+  const first = runtimes[0]!;
+  const { state, pools, telemetry, health, verification, shadow, rollouts, fleet, fleetTelemetry } = first;
+  const services: ReadonlyMap<string, ServiceRuntime> = new Map(runtimes.map((r) => [r.name, r]));
 
   // Every committed change, whoever made it, goes to the webhooks (notify/state-webhooks.ts).
   const webhooks = new WebhookNotifier({ urls: config.notify.webhooks, secret: config.notify.secret, logger });
-  const unsubscribeWebhooks = notifyStateChanges(state, webhooks, clock);
-
-  // What the data planes record into: this process's Telemetry, and in a fleet also the
-  // per-second deltas for the other replicas.
-  const recorder = fleetTelemetry?.recorder ?? telemetry;
+  const unsubscribeWebhooks = runtimes.map((r) => notifyStateChanges(r.state, webhooks, clock));
 
   // Snapshots down (channels/): every commit and every probe verdict reaches every data plane,
   // and a change answers only once all of them acked it.
@@ -238,16 +239,22 @@ export async function buildApp(config: TurnoutConfig, options: AppOptions = {}):
   if (workerCount === 1) {
     // One process: the in-process transport, and the data plane records straight into Telemetry.
     const local = new LocalSnapshotChannel();
-    const applied = new AppliedSnapshot({ initial: state.snapshot });
-    local.subscribe(applied.apply);
+    const planes = runtimes.map((r) => {
+      const applied = new AppliedSnapshot({ service: r.name, initial: r.state.snapshot });
+      local.subscribe(applied.apply);
+      return {
+        service: r.config,
+        pools: r.pools,
+        getSnapshot: () => applied.routing!,
+        recorder: options.record === false ? noopRecorder : r.recorder,
+        shadow: r.shadow,
+      };
+    });
     publisher = local;
     let tls: TlsListener[];
     ({ proxy, preview, tls, clientLimiter } = makeListeners(config, {
       certificates,
-      pools,
-      getSnapshot: () => applied.routing!,
-      recorder: options.record === false ? noopRecorder : recorder,
-      shadow,
+      services: planes,
       clock,
       logger,
       ...(options.random ? { random: options.random } : {}),
@@ -255,17 +262,23 @@ export async function buildApp(config: TurnoutConfig, options: AppOptions = {}):
     tlsListeners.push(...tls);
   } else {
     const ipc = new IpcControlChannel();
-    const target: MergeTarget = fleetTelemetry
-      ? {
-          begin: (t) => recorder.begin(t),
-          retry: (t, ms, kind) => recorder.retry(t, ms, kind),
-          end: (c, t, status, ms, outcome) => recorder.end(c, t, status, ms, outcome),
-          releaseInFlight: (t, n) => telemetry.releaseInFlight(t, n),
-        }
-      : telemetry;
-    const merger = new TelemetryMerger({ telemetry: target, pools, clock: telemetryClock as ReplayClock });
-    ipc.subscribe((delta) => merger.merge(delta));
-    ipc.onGone((id) => merger.forget(id));
+    // The up channel carries every service's deltas: each goes to its own service's merger.
+    const mergers = new Map<string, TelemetryMerger>();
+    for (const r of runtimes) {
+      const target: MergeTarget = r.fleetTelemetry
+        ? {
+            begin: (t) => r.recorder.begin(t),
+            retry: (t, ms, kind) => r.recorder.retry(t, ms, kind),
+            end: (c, t, status, ms, outcome) => r.recorder.end(c, t, status, ms, outcome),
+            releaseInFlight: (t, n) => r.telemetry.releaseInFlight(t, n),
+          }
+        : r.telemetry;
+      mergers.set(r.name, new TelemetryMerger({ telemetry: target, pools: r.pools, clock: r.replayClock! }));
+    }
+    ipc.subscribe((delta) => mergers.get(delta.service)?.merge(delta));
+    ipc.onGone((id) => {
+      for (const merger of mergers.values()) merger.forget(id);
+    });
     publisher = ipc;
     workers = new Supervisor({
       count: workerCount,
@@ -277,41 +290,60 @@ export async function buildApp(config: TurnoutConfig, options: AppOptions = {}):
       logger,
     });
   }
-  const healthOf = (): TargetHealth => ({
-    blue: pools.blue.targets.map((t) => t.probeHealthy),
-    green: pools.green.targets.map((t) => t.probeHealthy),
-  });
-  // One publish per state version (a fleet's onApplied and the commit's own publish share it).
-  let lastPublished: { version: number; done: Promise<void> } | undefined;
-  const publishState = (routingState: RoutingState, force = false): Promise<void> => {
-    if (!force && lastPublished !== undefined && lastPublished.version === routingState.version) return lastPublished.done;
-    const snapshot = state.snapshot;
-    const done = publisher
-      .publish({ service: DEFAULT_SERVICE, version: snapshot.version, routing: snapshot, health: healthOf() }, PUBLISH_TIMEOUT_MS)
-      .then((c) => {
-        if (c.lagging.length > 0) logger.warn({ version: snapshot.version, lagging: c.lagging }, `snapshot ${snapshot.version} applied by ${c.applied}/${c.replicas} workers`);
-      });
-    lastPublished = { version: routingState.version, done };
-    return done;
-  };
-  await publishState(state.state);
-  state.publishTo((s) => publishState(s));
-  if (workers !== null) {
-    // Health has one owner per machine: the control plane's checker. Each verdict goes down the
-    // same channel as commits (not awaited: nobody waits for a probe).
-    for (const pool of Object.values(pools) as ColourPool[]) {
-      const set = pool.setProbeHealth.bind(pool);
-      pool.setProbeHealth = (t, healthy, why) => {
-        const changed = t.probeHealthy !== healthy;
-        set(t, healthy, why);
-        if (changed) void publishState(state.state, true);
-      };
+  // Per service: one publish per state version (a fleet's onApplied and the commit's own publish share it).
+  const publishers = new Map<string, (routingState: RoutingState, force?: boolean) => Promise<void>>();
+  for (const r of runtimes) {
+    const healthOf = (): TargetHealth => ({
+      blue: r.pools.blue.targets.map((t) => t.probeHealthy),
+      green: r.pools.green.targets.map((t) => t.probeHealthy),
+    });
+    let lastPublished: { version: number; done: Promise<void> } | undefined;
+    const publishState = (routingState: RoutingState, force = false): Promise<void> => {
+      if (!force && lastPublished !== undefined && lastPublished.version === routingState.version) return lastPublished.done;
+      const snapshot = r.state.snapshot;
+      const done = publisher
+        .publish({ service: r.name, version: snapshot.version, routing: snapshot, health: healthOf() }, PUBLISH_TIMEOUT_MS)
+        .then((c) => {
+          if (c.lagging.length > 0) logger.warn({ service: r.name, version: snapshot.version, lagging: c.lagging }, `snapshot ${snapshot.version} applied by ${c.applied}/${c.replicas} workers`);
+        });
+      lastPublished = { version: routingState.version, done };
+      return done;
+    };
+    publishers.set(r.name, publishState);
+    await publishState(r.state.state);
+    r.state.publishTo((s) => publishState(s));
+    if (workers !== null) {
+      // Health has one owner per machine: the control plane's checker. Each verdict goes down the
+      // same channel as commits (not awaited: nobody waits for a probe).
+      for (const pool of Object.values(r.pools) as ColourPool[]) {
+        const set = pool.setProbeHealth.bind(pool);
+        pool.setProbeHealth = (t, healthy, why) => {
+          const changed = t.probeHealthy !== healthy;
+          set(t, healthy, why);
+          if (changed) void publishState(r.state.state, true);
+        };
+      }
     }
   }
 
   let accepting = true;
-  const isReady = () => accepting && (workers === null || workers.ready > 0) && pools[state.snapshot.active].hasAvailable();
-  const metricsRegistry = createMetricsRegistry({ telemetry, pools, getSnapshot: () => state.snapshot, health, rollouts: { webhookStats: () => webhooks.stats() }, shadow: shadow.stats, ...(clientLimiter ? { clientLimiter } : {}) });
+  // Every service's active colour has a target that receives traffic (one service: as before).
+  const isReady = () => accepting && (workers === null || workers.ready > 0) && runtimes.every((r) => r.ready());
+  const metricsRegistry = createMetricsRegistry({
+    telemetry,
+    pools,
+    getSnapshot: () => state.snapshot,
+    health,
+    shadow: shadow.stats,
+    // CONTRACT §10: every per-service series carries `service` (the list is bounded by the config).
+    // A §2 config keeps its series exactly as before services (no label: dashboards, alerts and
+    // recording rules written for one service keep matching).
+    ...(stampService
+      ? { services: runtimes.map((r) => ({ name: r.name, telemetry: r.telemetry, pools: r.pools, getSnapshot: () => r.state.snapshot, health: r.health, shadow: r.shadow.stats })) }
+      : {}),
+    rollouts: { webhookStats: () => webhooks.stats() },
+    ...(clientLimiter ? { clientLimiter } : {}),
+  });
   if (workers !== null) registerWorkerMetrics(metricsRegistry, workers);
   const override = config.routing.override;
   const overrideLinks: OverrideLinks | undefined =
@@ -379,6 +411,7 @@ export async function buildApp(config: TurnoutConfig, options: AppOptions = {}):
     admin,
     fleet,
     shadow,
+    services,
     proxy,
     preview,
     workers,
@@ -399,15 +432,19 @@ export async function buildApp(config: TurnoutConfig, options: AppOptions = {}):
         proxyUrl = await listenOn(proxy!, config.listen.host, config.listen.port, scheme(config.listen));
         previewUrl = preview && config.preview ? await listenOn(preview, config.preview.host, config.preview.port, scheme(config.preview)) : null;
       }
-      // A fleet acks a state (its own commits and other replicas') once every data plane here routes by it.
-      await fleet?.start(state, { lead: background, routedBy: (s) => publishState(s) });
-      await fleetTelemetry?.start();
+      for (const r of runtimes) {
+        // A fleet acks a state (its own commits and other replicas') once every data plane here routes by it.
+        await r.fleet?.start(r.state, { lead: background, routedBy: (s) => publishers.get(r.name)!(s) });
+        await r.fleetTelemetry?.start();
+      }
       if (background) {
-        health.start();
-        await health.firstRound;
+        for (const r of runtimes) r.health.start();
+        await Promise.all(runtimes.map((r) => r.health.firstRound));
         // The controllers that commit on their own; a fleet gates both on the lease (CONTRACT §6).
-        rollouts.start();
-        verification.start();
+        for (const r of runtimes) {
+          r.rollouts.start();
+          r.verification.start();
+        }
       }
       return { proxy: proxyUrl, preview: previewUrl, admin: adminUrl };
     },
@@ -426,11 +463,13 @@ export async function buildApp(config: TurnoutConfig, options: AppOptions = {}):
 
   async function shutdown(): Promise<void> {
     accepting = false;
-    rollouts.stop();
-    verification.stop();
-    unsubscribeWebhooks();
+    for (const r of runtimes) {
+      r.rollouts.stop();
+      r.verification.stop();
+      r.health.stop();
+    }
+    for (const unsubscribe of unsubscribeWebhooks) unsubscribe();
     webhooks.close();
-    health.stop();
     if (workers !== null) {
       await workers.drain();
     } else {
@@ -440,11 +479,11 @@ export async function buildApp(config: TurnoutConfig, options: AppOptions = {}):
       );
     }
     await admin.close();
-    await Promise.all(COLOURS.map((c) => pools[c].close()));
-    await shadow.close();
-    await state.close();
-    fleetTelemetry?.stop();
-    await fleet?.close();
+    await Promise.all(runtimes.flatMap((r) => COLOURS.map((c) => r.pools[c].close())));
+    await Promise.all(runtimes.map((r) => r.shadow.close()));
+    await Promise.all(runtimes.map((r) => r.state.close()));
+    for (const r of runtimes) r.fleetTelemetry?.stop();
+    await closeFleets();
   }
 
   return app;

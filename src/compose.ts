@@ -10,6 +10,9 @@ import type { RoutingSnapshot } from './state/model.ts';
 import { ColourPool } from './upstream/pool.ts';
 import type { HealthChange } from './upstream/target.ts';
 import { createDataPlane } from './proxy/data-plane.ts';
+import { createDispatcher } from './proxy/dispatch.ts';
+import { buildServiceMatcher } from './routing/service-match.ts';
+import type { ServiceConfig } from './config/services.ts';
 import { createProxyListener } from './proxy/listener.ts';
 import { createResponseLog } from './proxy/access-log.ts';
 import { ClientLimiter } from './proxy/client-limiter.ts';
@@ -25,8 +28,19 @@ import type { SecureServer, TlsListener } from './tls/secure-server.ts';
  * before its first probe; without health checks there is no probe to wait for.
  */
 export function makePools(config: TurnoutConfig, clock: Clock, onHealthChange: HealthChange, awaitFirstProbe = false): Record<Colour, ColourPool> {
+  return makeServicePools(config, config.upstreams, clock, onHealthChange, awaitFirstProbe);
+}
+
+/** One service's pools (CONTRACT §10): its own targets, the process-wide timeouts and limits. */
+export function makeServicePools(
+  config: TurnoutConfig,
+  upstreams: ServiceConfig['upstreams'],
+  clock: Clock,
+  onHealthChange: HealthChange,
+  awaitFirstProbe = false,
+): Record<Colour, ColourPool> {
   const make = (colour: Colour) =>
-    new ColourPool(colour, config.upstreams[colour].targets, {
+    new ColourPool(colour, upstreams[colour].targets, {
       clock,
       outlier: config.outlier,
       onHealthChange,
@@ -42,15 +56,21 @@ export function makePools(config: TurnoutConfig, clock: Clock, onHealthChange: H
   return { blue: make('blue'), green: make('green') };
 }
 
-export interface ListenerDeps {
+/** What one service's data plane routes with (CONTRACT §10); config order, as servicesOf(config). */
+export interface ServicePlaneDeps {
+  readonly service: ServiceConfig;
   readonly pools: Readonly<Record<Colour, ColourPool>>;
   readonly getSnapshot: () => RoutingSnapshot;
   readonly recorder: Recorder;
+  /** CONTRACT §9: mirroring of the main listener's requests (single process only, for now). */
+  readonly shadow?: ShadowHook;
+}
+
+export interface ListenerDeps {
+  readonly services: readonly ServicePlaneDeps[];
   readonly clock: Clock;
   readonly logger: Logger;
   readonly random?: RandomSource;
-  /** CONTRACT §9: mirroring of the main listener's requests (single process only, for now). */
-  readonly shadow?: ShadowHook;
   /** tls/listeners.ts loadListenerCertificates(config): needed when a proxy listener has `tls`. */
   readonly certificates?: ListenerCertificates;
 }
@@ -67,24 +87,34 @@ export function makeListeners(
 ): { proxy: ProxyServer; preview: ProxyServer | null; tls: TlsListener[]; clientLimiter: ClientLimiter } {
   // One per process, shared by its listeners: the per-client cap and the buffered-body budget.
   const clientLimiter = new ClientLimiter(config.proxy.maxConcurrentPerClient);
-  const dataPlaneDeps = {
-    pools: deps.pools,
-    clientLimiter,
-    bodyBudget: new BodyBudget(1024 * config.proxy.requestBufferBytes),
-    getSnapshot: deps.getSnapshot,
-    recorder: deps.recorder,
-    responseLog: createResponseLog({ logger: deps.logger, access: config.log.access }),
-    routing: config.routing,
-    proxy: config.proxy,
-    responseMs: config.timeouts.responseMs,
-    connectMs: config.timeouts.connectMs,
-    clock: deps.clock,
-    ...(deps.random ? { random: deps.random } : {}),
-  };
+  const bodyBudget = new BodyBudget(1024 * config.proxy.requestBufferBytes);
+  // Each service its own data plane (snapshot, pools, retry budgets, access-log service name);
+  // the dispatcher in front picks one per request (CONTRACT §10).
+  const perService = deps.services.map((s) => ({
+    plane: s,
+    deps: {
+      pools: s.pools,
+      clientLimiter,
+      bodyBudget,
+      getSnapshot: s.getSnapshot,
+      recorder: s.recorder,
+      responseLog: createResponseLog({ logger: deps.logger, access: config.log.access, service: s.service.name }),
+      routing: s.service.routing,
+      proxy: config.proxy,
+      responseMs: config.timeouts.responseMs,
+      connectMs: config.timeouts.connectMs,
+      clock: deps.clock,
+      ...(deps.random ? { random: deps.random } : {}),
+    },
+  }));
+  const matcher = buildServiceMatcher(deps.services.map((s) => s.service.match));
   const tls: TlsListener[] = [];
   const listener = (role: 'main' | 'preview', field: ListenerField, listen: ListenConfig, allowFrom?: readonly string[]): ProxyServer => {
-    const shadow = role === 'main' && deps.shadow ? { shadow: deps.shadow } : {};
-    const dataPlane = createDataPlane({ ...dataPlaneDeps, role, proto: listen.tls ? 'https' : 'http', ...(allowFrom ? { allowFrom } : {}), ...shadow });
+    const planes = perService.map(({ plane, deps: planeDeps }) => {
+      const shadow = role === 'main' && plane.shadow ? { shadow: plane.shadow } : {};
+      return createDataPlane({ ...planeDeps, role, proto: listen.tls ? 'https' : 'http', ...(allowFrom ? { allowFrom } : {}), ...shadow });
+    });
+    const dataPlane = createDispatcher(matcher, planes);
     if (listen.tls === null || listen.tls === undefined) return createProxyListener(dataPlane, config.timeouts);
     const certificates = deps.certificates?.[field];
     if (!certificates) throw new Error(`${field}.tls: certificates were not loaded`);

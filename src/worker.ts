@@ -10,7 +10,8 @@ import { systemClock } from './domain.ts';
 import { AppliedSnapshot } from './channels/applied.ts';
 import { DeltaRecorder } from './channels/delta-recorder.ts';
 import { IpcDataPlaneChannel, type IpcEndpoint } from './channels/ipc.ts';
-import { makeListeners, makePools, type ProxyServer } from './compose.ts';
+import { makeListeners, makeServicePools, type ProxyServer } from './compose.ts';
+import { servicesOf } from './config/services.ts';
 import { loadListenerCertificates } from './tls/listeners.ts';
 import { drainServers } from './workers/drain.ts';
 import { lifecycleMessage, type Endpoint, type FromWorker, type InitMessage, type ListenMode } from './workers/protocol.ts';
@@ -64,21 +65,34 @@ async function start(init: InitMessage): Promise<void> {
   const { config, id } = init;
   const logger = pino({ name: 'turnout', base: { worker: id } });
   const clock = systemClock;
-  const pools = makePools(config, clock, (target, available, why) =>
-    logger[available ? 'info' : 'warn']({ colour: target.colour, target: target.url, available }, `target ${available ? 'available' : 'unavailable'}: ${why}`),
-  );
   const channel = new IpcDataPlaneChannel(parent, id);
-  const applied = new AppliedSnapshot({ pools });
+  // CONTRACT §10: per service its pools, the snapshot it routes by and its telemetry deltas (each
+  // keyed by service, so the control plane's merger routes them to the service's windows).
+  const services = servicesOf(config).map((service) => {
+    const pools = makeServicePools(config, service.upstreams, clock, (target, available, why) =>
+      logger[available ? 'info' : 'warn']({ service: service.name, colour: target.colour, target: target.url, available }, `target ${available ? 'available' : 'unavailable'}: ${why}`),
+    );
+    const applied = new AppliedSnapshot({ service: service.name, pools });
+    const recorder = new DeltaRecorder({ from: id, service: service.name, targets: { blue: pools.blue.targets, green: pools.green.targets }, publisher: channel });
+    return { service, pools, applied, recorder };
+  });
+  // One subscriber (one ack per message), handing each message to its service's snapshot.
+  const byService = new Map(services.map((s) => [s.service.name, s.applied]));
+  // Routed by the control plane's state from the very first request: every service's snapshot.
   const firstSnapshot = new Promise<void>((resolve) => {
     channel.subscribe((message) => {
-      applied.apply(message);
-      resolve();
+      byService.get(message.service)?.apply(message);
+      if (services.every((s) => s.applied.routing !== undefined)) resolve();
     });
   });
-  const recorder = new DeltaRecorder({ from: id, targets: { blue: pools.blue.targets, green: pools.green.targets }, publisher: channel });
   // Each worker reads the certificate files itself (the control plane checked them at start).
   const certificates = loadListenerCertificates(config, 'config');
-  const { proxy, preview, tls } = makeListeners(config, { pools, getSnapshot: () => applied.routing!, recorder, clock, logger, certificates });
+  const { proxy, preview, tls } = makeListeners(config, {
+    services: services.map((s) => ({ service: s.service, pools: s.pools, getSnapshot: () => s.applied.routing!, recorder: s.recorder })),
+    clock,
+    logger,
+    certificates,
+  });
   process.on('SIGHUP', () => {
     for (const outcome of tls.map((l) => l.reload())) (outcome.ok ? logger.info(outcome.message) : logger.error(outcome.message));
   });
@@ -87,7 +101,7 @@ async function start(init: InitMessage): Promise<void> {
   let flushTimer: NodeJS.Timeout | undefined;
   const scheduleFlush = () => {
     flushTimer = setTimeout(() => {
-      recorder.flush();
+      for (const s of services) s.recorder.flush();
       scheduleFlush();
     }, 1000 - (Date.now() % 1000) + 2);
   };
@@ -107,8 +121,8 @@ async function start(init: InitMessage): Promise<void> {
     ).then(async () => {
       clearTimeout(flushTimer);
       // The last requests, counted in the second they finished in.
-      recorder.flush(Math.floor(Date.now() / 1000));
-      await Promise.all([pools.blue.close(), pools.green.close()]);
+      for (const s of services) s.recorder.flush(Math.floor(Date.now() / 1000));
+      await Promise.all(services.flatMap((s) => [s.pools.blue.close(), s.pools.green.close()]));
       // Exit once the channel has delivered the final delta (IPC keeps message order).
       tell({ t: 'turnout.drained' }, () => process.exit(0));
     });

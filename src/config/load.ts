@@ -10,6 +10,7 @@ import { checkValue } from '../schema/validate.ts';
 import { expandEnv } from './expand.ts';
 import { ConfigError, type ConfigIssue } from './error.ts';
 import { ConfigSchema } from './schema.ts';
+import { INVALID, servicesTopSchema, usesServices, validateServices } from './services.ts';
 import type { TurnoutConfig } from './types.ts';
 
 export { ConfigError, type ConfigIssue } from './error.ts';
@@ -20,6 +21,8 @@ export { ConfigError, type ConfigIssue } from './error.ts';
  * `source` names the file (or "demo", …) in that error.
  */
 export function parseConfig(raw: unknown, source: string, env: NodeJS.ProcessEnv = process.env): TurnoutConfig {
+  // CONTRACT §10: `services:` instead of the top-level upstreams + routing (config/services.ts).
+  if (usesServices(raw)) return parseServicesConfig(raw, source, env, []);
   const checked = checkValue(ConfigSchema, raw, { wording: 'config', expand: (value) => expandEnv(value, env) });
   const issues: ConfigIssue[] = settle(checked.issues, ConfigSchema);
   // The result is partial when some fields were invalid; cross-field rules check what is there.
@@ -27,6 +30,22 @@ export function parseConfig(raw: unknown, source: string, env: NodeJS.ProcessEnv
   if (issues.length > 0) throw new ConfigError(source, issues);
   // The schema validated every field of it: this is a TurnoutConfig (types.ts is Static<> of the same schema).
   return deepFreeze(checked.value) as TurnoutConfig;
+}
+
+function parseServicesConfig(raw: Record<string, unknown> & { services: unknown }, source: string, env: NodeJS.ProcessEnv, issues: ConfigIssue[]): TurnoutConfig {
+  const { services: _services, upstreams: _upstreams, routing: _routing, ...rest } = raw;
+  const checked = checkValue(servicesTopSchema, rest, { wording: 'config', expand: (value) => expandEnv(value, env) });
+  issues.push(...settle(checked.issues, servicesTopSchema));
+  const result = checked.value as Built<TurnoutConfig> | undefined;
+  const services = validateServices(raw, result === undefined ? undefined : (result.shadow as TurnoutConfig['shadow']), env, issues);
+  if (result === undefined || services === INVALID) throw new ConfigError(source, issues);
+  // The first service fills the single-service fields, so every part that reads one service
+  // (the unprefixed admin routes, older embedders) sees it.
+  const first = services[0]!;
+  const config = { ...result, upstreams: first.upstreams, routing: first.routing, services };
+  crossCheck({ ...config, routing: undefined }, issues);
+  if (issues.length > 0) throw new ConfigError(source, issues);
+  return deepFreeze(config) as TurnoutConfig;
 }
 
 /** Reads a config file (`.json` → JSON, anything else → YAML) and parses it with parseConfig. */

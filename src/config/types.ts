@@ -25,6 +25,7 @@ import type {
   UpstreamSchema,
   VerifySchema,
 } from './schema.ts';
+import type { ServiceConfig } from './services.ts';
 
 /** The frozen value a schema validates to. */
 type Config<S extends TSchema> = Frozen<Static<S>>;
@@ -57,4 +58,11 @@ export type LogConfig = Config<typeof LogSchema>;
 /** CONTRACT §9: mirroring to the idle colour and comparing its answers (src/shadow/). */
 export type ShadowConfig = Config<typeof ShadowSchema>;
 export type NotifyConfig = Config<typeof NotifySchema>;
-export type TurnoutConfig = Config<typeof ConfigSchema>;
+export type TurnoutConfig = Config<typeof ConfigSchema> & {
+  /**
+   * CONTRACT §10: set only by a `services:` config (then `upstreams` and `routing` above are the
+   * first service's). Read it through config/services.ts servicesOf(), which also gives a §2
+   * config its one service `default`.
+   */
+  readonly services?: readonly ServiceConfig[];
+};

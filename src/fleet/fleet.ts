@@ -23,6 +23,20 @@ import { RedisStore } from './redis-store.ts';
 export interface FleetOptions {
   readonly url: string;
   readonly prefix: string;
+  /** CONTRACT §10: whose state, events, acks, telemetry and lease (fleet/keys.ts); default `default`. */
+  readonly service?: string;
+  /**
+   * Whether this Fleet writes the replica's heartbeat (default true). With several services a
+   * replica has one Fleet per service and only the first one beats, so the replica's
+   * `appliedVersion` is one service's and does not flap between them.
+   */
+  readonly heartbeat?: boolean;
+  /**
+   * Another Fleet of this replica (CONTRACT §10: one per service) whose two Redis connections and
+   * replica id this one uses; it neither opens nor closes connections of its own. Close it before
+   * the one it shares.
+   */
+  readonly share?: Fleet;
   /** Empty: `<hostname>-<pid>-<random>`. */
   readonly replica?: string;
   readonly leaseMs: number;
@@ -95,12 +109,12 @@ export class Fleet {
   private constructor(options: FleetOptions, connection: RedisConnection, sub: RedisConnection) {
     this.#options = options;
     this.#clock = options.clock ?? systemClock;
-    this.id = options.replica || defaultReplicaId();
-    this.keys = fleetKeys(options.prefix);
+    this.id = options.share?.id ?? (options.replica || defaultReplicaId());
+    this.keys = fleetKeys(options.prefix, options.service);
     this.connection = connection;
     this.#sub = sub;
     this.startedAt = new Date(this.#clock.now()).toISOString();
-    this.store = new RedisStore({ connection, prefix: options.prefix, replica: this.id });
+    this.store = new RedisStore({ connection, prefix: options.prefix, replica: this.id, ...(options.service ? { service: options.service } : {}) });
     this.lease = new Lease({
       connection,
       key: this.keys.leader,
@@ -113,6 +127,13 @@ export class Fleet {
 
   /** Connects both connections (fails naming the URL when Redis cannot be reached). */
   static async open(options: FleetOptions): Promise<Fleet> {
+    const share = options.share;
+    if (share !== undefined) {
+      const fleet = new Fleet(options, share.connection, share.#sub);
+      share.connection.onUpChange((up) => fleet.#onUpChange(up));
+      fleet.#connectedOnce = true;
+      return fleet;
+    }
     const warn = (what: string) => (err: Error) => options.logger?.warn({ err: err.message }, `redis ${what} connection: ${err.message}`);
     const connection = new RedisConnection({ url: options.url, onError: warn('command') });
     const sub = new RedisConnection({ url: options.url, onError: warn('subscriber') });
@@ -250,8 +271,15 @@ export class Fleet {
     await this.lease.stop();
     for (const w of this.#waiters) w.done();
     // Leave at once rather than when the heartbeat expires.
-    await this.connection.run(['DEL', this.keys.heartbeat(this.id)]).catch(() => {});
-    await this.connection.run(['SREM', this.keys.replicas, this.id]).catch(() => {});
+    if (this.#options.heartbeat !== false) {
+      await this.connection.run(['DEL', this.keys.heartbeat(this.id)]).catch(() => {});
+      await this.connection.run(['SREM', this.keys.replicas, this.id]).catch(() => {});
+    }
+    if (this.#options.share !== undefined) {
+      // The connections are the other Fleet's: only stop listening on this service's channels.
+      await this.#sub.client.unsubscribe([this.keys.commits, this.keys.acks]).catch(() => {});
+      return;
+    }
     await this.#sub.close();
     await this.connection.close();
   }
@@ -307,8 +335,10 @@ export class Fleet {
       workers: this.#options.workers ?? 1,
     };
     try {
-      await this.connection.run(['SET', this.keys.heartbeat(this.id), JSON.stringify(hb), 'PX', String(this.#options.heartbeatMs * 3)]);
-      await this.connection.run(['SADD', this.keys.replicas, this.id]);
+      if (this.#options.heartbeat !== false) {
+        await this.connection.run(['SET', this.keys.heartbeat(this.id), JSON.stringify(hb), 'PX', String(this.#options.heartbeatMs * 3)]);
+        await this.connection.run(['SADD', this.keys.replicas, this.id]);
+      }
       const stored = await this.connection.run<string | null>(['HGET', this.keys.state, 'version']);
       // No state, or an older one than ours (a lagging replica wrote back first): highest wins.
       if (stored === null || Number(stored) < state.state.version) await this.#writeBack();

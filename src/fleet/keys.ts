@@ -5,6 +5,10 @@ export const DEFAULT_SERVICE = 'default';
 
 export interface FleetKeys {
   readonly prefix: string;
+  /** The service these keys belong to (CONTRACT §10). */
+  readonly service: string;
+  /** Pub/sub channel: every replica's per-second TelemetryDelta of this service, as JSON. */
+  readonly telemetryChannel: string;
   /** Hash { version, json }: the RoutingState. */
   readonly state: string;
   /** Stream of audit events (XADD MAXLEN), one entry per event: field `e` = JSON. */
@@ -29,6 +33,8 @@ export function fleetKeys(prefix: string, service: string = DEFAULT_SERVICE): Fl
   const svc = `${prefix}:svc:${service}`;
   return Object.freeze({
     prefix,
+    service,
+    telemetryChannel: `${svc}:telemetry`,
     state: `${svc}:state`,
     events: `${svc}:events`,
     commits: `${svc}:commits`,

@@ -118,6 +118,7 @@ export class FleetTelemetry {
     const targets = { blue: options.pools.blue.targets, green: options.pools.green.targets };
     this.#delta = new DeltaRecorder({
       from: options.id,
+      service: options.keys.service,
       targets,
       publisher: { send: (d) => this.#send(d) },
       now: () => this.#clock.now(),
@@ -142,7 +143,7 @@ export class FleetTelemetry {
 
   /** Subscribes, fills the window from the per-second hashes, and flushes every second. */
   async start(): Promise<void> {
-    await this.#o.subscriber.client.subscribe(`${this.#o.keys.prefix}:svc:default:telemetry`, (message: string) => {
+    await this.#o.subscriber.client.subscribe(this.#o.keys.telemetryChannel, (message: string) => {
       try {
         this.#receive(JSON.parse(message) as TelemetryDelta);
       } catch {
@@ -190,13 +191,15 @@ export class FleetTelemetry {
     if (!c.up) return; // …and the others' shares of this second are lost while Redis is down.
     const json = JSON.stringify(delta);
     const key = this.#o.keys.telemetry(delta.second);
-    c.run(['PUBLISH', `${this.#o.keys.prefix}:svc:default:telemetry`, json]).catch(() => {});
+    c.run(['PUBLISH', this.#o.keys.telemetryChannel, json]).catch(() => {});
     c.run(['HSET', key, `${delta.from}:${delta.seq}`, json]).catch(() => {});
     c.run(['EXPIRE', key, String(this.windowSeconds + 5)]).catch(() => {});
   }
 
   #receive(delta: TelemetryDelta): void {
+    // Another service's delta never counts here (each service has its own channel and hashes).
     if (delta.from === this.#o.id || typeof delta.seq !== 'number' || !Array.isArray(delta.cells)) return;
+    if (delta.service !== undefined && delta.service !== this.#o.keys.service) return;
     let sender = this.#senders.get(delta.from);
     if (sender === undefined) {
       sender = { lastSeq: 0, inFlight: { blue: [], green: [] }, seenAt: 0, view: new View(this.#o.pools, this.windowSeconds, this.#clock) };

@@ -28,14 +28,39 @@ export interface MetricsRegistryOptions {
   readonly shadow?: { readonly results: Readonly<Record<string, number>>; readonly dropped: number };
   /** Process metrics (CPU, memory, event loop, GC) with the turnout_ prefix; default true. */
   readonly processMetrics?: boolean;
+  /**
+   * CONTRACT §10: every service's own parts, each series labelled `service` (the set is bounded by
+   * the config). Absent: the one service of telemetry/pools/getSnapshot/health/shadow above,
+   * without the label (the series of a §2 config, as before services).
+   */
+  readonly services?: readonly ServiceMetrics[];
+}
+
+/** One service's parts the per-service series read. */
+export interface ServiceMetrics {
+  readonly name: string;
+  readonly telemetry: Telemetry;
+  readonly pools: Readonly<Record<Colour, ColourPool>>;
+  readonly getSnapshot: () => RoutingSnapshot;
+  readonly health?: { stats(): readonly TargetProbeStats[] };
+  readonly shadow?: { readonly results: Readonly<Record<string, number>>; readonly dropped: number };
+}
+
+/** A service and the label set its series start with (empty without the `service` label). */
+interface Labelled extends ServiceMetrics {
+  readonly labels: Readonly<Record<string, string>>;
 }
 
 /** The label used for requests that reached no target (the proxy's own 503). */
 export const NO_TARGET = 'none';
 
 export function createMetricsRegistry(options: MetricsRegistryOptions): Registry {
-  const { telemetry, pools, getSnapshot } = options;
   const clock = options.clock ?? systemClock;
+  const labelled: readonly Labelled[] = options.services
+    ? options.services.map((s) => ({ ...s, labels: { service: s.name } }))
+    : [{ name: 'default', telemetry: options.telemetry, pools: options.pools, getSnapshot: options.getSnapshot, ...(options.health ? { health: options.health } : {}), ...(options.shadow ? { shadow: options.shadow } : {}), labels: {} }];
+  /** Label names of a per-service series: `service` first when services label their series. */
+  const L = <T extends string>(...names: T[]): T[] => (options.services ? (['service', ...names] as T[]) : names);
   const register = new Registry();
   const registers = [register];
   if (options.processMetrics !== false) {
@@ -45,19 +70,21 @@ export function createMetricsRegistry(options: MetricsRegistryOptions): Registry
     for (const what of ['handles', 'requests', 'resources']) register.removeSingleMetric(`turnout_nodejs_active_${what}_total`);
   }
 
-  const targetLabel = (colour: Colour, row: number) => pools[colour].targets[row]?.url ?? NO_TARGET;
+  const targetLabel = (pools: Readonly<Record<Colour, ColourPool>>, colour: Colour, row: number) => pools[colour].targets[row]?.url ?? NO_TARGET;
 
   /** A gauge with one series per target, its value read at scrape time. */
   const targetGauge = (name: string, help: string, value: (target: Target, now: number) => number) =>
     new Gauge({
       name,
       help,
-      labelNames: ['colour', 'target'] as const,
+      labelNames: L('colour', 'target'),
       registers,
       collect() {
         const now = clock.now();
-        for (const colour of COLOURS) {
-          for (const target of pools[colour].targets) this.set({ colour, target: target.url }, value(target, now));
+        for (const { pools, labels } of labelled) {
+          for (const colour of COLOURS) {
+            for (const target of pools[colour].targets) this.set({ ...labels, colour, target: target.url }, value(target, now));
+          }
         }
       },
     });
@@ -65,18 +92,20 @@ export function createMetricsRegistry(options: MetricsRegistryOptions): Registry
   new Counter({
     name: 'turnout_requests_total',
     help: 'Client responses by colour, the target that gave the answer (none: no target) and status class (none: the client hung up before an answer). A retried request counts once.',
-    labelNames: ['colour', 'target', 'status_class'] as const,
+    labelNames: L('colour', 'target', 'status_class'),
     registers,
     collect() {
       this.reset();
-      for (const colour of COLOURS) {
-        const totals = telemetry.totals(colour);
-        for (let row = 0; row <= totals.targets; row++) {
-          for (let c = 0; c < STATUS_CLASSES.length; c++) {
-            const value = totals.requests[row * STATUS_CLASSES.length + c]!;
-            // Series for real targets always exist (rate() needs the zero); `none` only once used.
-            if (value > 0 || (row < totals.targets && c === 2)) {
-              this.inc({ colour, target: targetLabel(colour, row), status_class: STATUS_CLASSES[c]! }, value);
+      for (const { telemetry, pools, labels } of labelled) {
+        for (const colour of COLOURS) {
+          const totals = telemetry.totals(colour);
+          for (let row = 0; row <= totals.targets; row++) {
+            for (let c = 0; c < STATUS_CLASSES.length; c++) {
+              const value = totals.requests[row * STATUS_CLASSES.length + c]!;
+              // Series for real targets always exist (rate() needs the zero); `none` only once used.
+              if (value > 0 || (row < totals.targets && c === 2)) {
+                this.inc({ ...labels, colour, target: targetLabel(pools, colour, row), status_class: STATUS_CLASSES[c]! }, value);
+              }
             }
           }
         }
@@ -89,20 +118,22 @@ export function createMetricsRegistry(options: MetricsRegistryOptions): Registry
     new Counter({
       name,
       help,
-      labelNames: ['colour', 'target', 'kind'] as const,
+      labelNames: L('colour', 'target', 'kind'),
       registers,
       collect() {
         this.reset();
-        for (const colour of COLOURS) {
-          const totals = telemetry.totals(colour);
-          const values = read(totals);
-          for (let row = 0; row <= totals.targets; row++) {
-            for (let k = 0; k < ERROR_KINDS.length; k++) {
-              const value = values[row * ERROR_KINDS.length + k]!;
-              const kind = ERROR_KINDS[k]!;
-              // Zero series for every real target and kind it can have, so error ratios are never "no data".
-              if (value > 0 || (row < totals.targets && zeroKinds.includes(kind))) {
-                this.inc({ colour, target: targetLabel(colour, row), kind }, value);
+        for (const { telemetry, pools, labels } of labelled) {
+          for (const colour of COLOURS) {
+            const totals = telemetry.totals(colour);
+            const values = read(totals);
+            for (let row = 0; row <= totals.targets; row++) {
+              for (let k = 0; k < ERROR_KINDS.length; k++) {
+                const value = values[row * ERROR_KINDS.length + k]!;
+                const kind = ERROR_KINDS[k]!;
+                // Zero series for every real target and kind it can have, so error ratios are never "no data".
+                if (value > 0 || (row < totals.targets && zeroKinds.includes(kind))) {
+                  this.inc({ ...labels, colour, target: targetLabel(pools, colour, row), kind }, value);
+                }
               }
             }
           }
@@ -124,27 +155,32 @@ export function createMetricsRegistry(options: MetricsRegistryOptions): Registry
     ['refused', 'reset'], // the kinds the data plane retries (proxy/failure.ts isRetryable)
   );
 
-  register.registerMetric(new AggregatedLatencyHistogram(telemetry) as Histogram<string>);
+  register.registerMetric(new AggregatedLatencyHistogram(labelled) as Histogram<string>);
 
-  targetGauge('turnout_in_flight_requests', 'Requests sent to a target and not finished yet.', (target) => telemetry.inFlightOf(target));
+  // A target belongs to one service's pools: find its telemetry and gate through them.
+  const owner = new Map<Target, Labelled>();
+  for (const s of labelled) for (const colour of COLOURS) for (const target of s.pools[colour].targets) owner.set(target, s);
+  targetGauge('turnout_in_flight_requests', 'Requests sent to a target and not finished yet.', (target) => owner.get(target)!.telemetry.inFlightOf(target));
 
   // Pool saturation (upstream/connection-gate.ts): what a slow-client attack fills first.
-  const gateOf = (target: Target) => pools[target.colour].gates[target.index]!;
+  const gateOf = (target: Target) => owner.get(target)!.pools[target.colour].gates[target.index]!;
   targetGauge('turnout_upstream_connections_busy', 'Connections to a target carrying a request now.', (target) => gateOf(target).busy);
   targetGauge('turnout_upstream_connections_max', 'Connections allowed per target (proxy.connectionsPerTarget).', (target) => gateOf(target).max);
   targetGauge('turnout_upstream_queued_requests', 'Requests waiting for a free connection to a target.', (target) => gateOf(target).queued);
   new Counter({
     name: 'turnout_upstream_queue_rejections_total',
     help: 'Requests answered 503 because every connection to the target was busy: overflow (queue full) or timeout (waited timeouts.queueMs).',
-    labelNames: ['colour', 'target', 'reason'] as const,
+    labelNames: L('colour', 'target', 'reason'),
     registers,
     collect() {
       this.reset();
-      for (const colour of COLOURS) {
-        for (const target of pools[colour].targets) {
-          const stats = gateOf(target).stats();
-          this.inc({ colour, target: target.url, reason: 'overflow' }, stats.overflows);
-          this.inc({ colour, target: target.url, reason: 'timeout' }, stats.timeouts);
+      for (const { pools, labels } of labelled) {
+        for (const colour of COLOURS) {
+          for (const target of pools[colour].targets) {
+            const stats = gateOf(target).stats();
+            this.inc({ ...labels, colour, target: target.url, reason: 'overflow' }, stats.overflows);
+            this.inc({ ...labels, colour, target: target.url, reason: 'timeout' }, stats.timeouts);
+          }
         }
       }
     },
@@ -173,40 +209,46 @@ export function createMetricsRegistry(options: MetricsRegistryOptions): Registry
   new Gauge({
     name: 'turnout_canary_weight_percent',
     help: 'Percent of traffic routed to the canary (the idle colour), 0..100.',
+    labelNames: L(),
     registers,
     collect() {
-      this.set(getSnapshot().weight);
+      for (const { getSnapshot, labels } of labelled) this.set(labels, getSnapshot().weight);
     },
   });
 
   new Gauge({
     name: 'turnout_active_colour',
     help: '1 for the colour serving production, 0 for the other.',
-    labelNames: ['colour'] as const,
+    labelNames: L('colour'),
     registers,
     collect() {
-      const active = getSnapshot().active;
-      for (const colour of COLOURS) this.set({ colour }, colour === active ? 1 : 0);
+      for (const { getSnapshot, labels } of labelled) {
+        const active = getSnapshot().active;
+        for (const colour of COLOURS) this.set({ ...labels, colour }, colour === active ? 1 : 0);
+      }
     },
   });
 
   new Gauge({
     name: 'turnout_state_version',
     help: 'Version of the routing state; it increments on every change.',
+    labelNames: L(),
     registers,
     collect() {
-      this.set(getSnapshot().version);
+      for (const { getSnapshot, labels } of labelled) this.set(labels, getSnapshot().version);
     },
   });
 
   new Gauge({
     name: 'turnout_colour_healthy',
     help: '1 when the colour has at least one target that receives traffic.',
-    labelNames: ['colour'] as const,
+    labelNames: L('colour'),
     registers,
     collect() {
       const now = clock.now();
-      for (const colour of COLOURS) this.set({ colour }, pools[colour].targets.some((t) => isAvailable(t, now)) ? 1 : 0);
+      for (const { pools, labels } of labelled) {
+        for (const colour of COLOURS) this.set({ ...labels, colour }, pools[colour].targets.some((t) => isAvailable(t, now)) ? 1 : 0);
+      }
     },
   });
 
@@ -214,19 +256,20 @@ export function createMetricsRegistry(options: MetricsRegistryOptions): Registry
 
   targetGauge('turnout_target_ejected', '1 while the target is ejected by passive outlier detection (consecutive failed requests).', (target, now) => (target.ejectedUntil > now ? 1 : 0));
 
-  const health = options.health;
-  if (health !== undefined) {
+  if (labelled.some((s) => s.health !== undefined)) {
     /** A counter with one series per target and value of `label`, read from the checker's stats. */
     const probeCounter = (name: string, help: string, label: string, values: Record<string, (s: TargetProbeStats) => number>) =>
       new Counter({
         name,
         help,
-        labelNames: ['colour', 'target', label],
+        labelNames: L('colour', 'target', label),
         registers,
         collect() {
           this.reset();
-          for (const s of health.stats()) {
-            for (const [v, get] of Object.entries(values)) this.inc({ colour: s.target.colour, target: s.target.url, [label]: v }, get(s));
+          for (const { health, labels } of labelled) {
+            for (const s of health?.stats() ?? []) {
+              for (const [v, get] of Object.entries(values)) this.inc({ ...labels, colour: s.target.colour, target: s.target.url, [label]: v }, get(s));
+            }
           }
         },
       });
@@ -267,25 +310,27 @@ export function createMetricsRegistry(options: MetricsRegistryOptions): Registry
     });
   }
 
-  const shadow = options.shadow;
-  if (shadow !== undefined) {
+  if (labelled.some((s) => s.shadow !== undefined)) {
     new Counter({
       name: 'turnout_shadow_requests_total',
       help: 'Mirrored requests by result: match, mismatch (the idle colour answered differently), error (the shadow failed or timed out), aborted (the live answer did not complete).',
-      labelNames: ['result'] as const,
+      labelNames: L('result'),
       registers,
       collect() {
         this.reset();
-        for (const [result, value] of Object.entries(shadow.results)) this.inc({ result }, value);
+        for (const { shadow, labels } of labelled) {
+          for (const [result, value] of Object.entries(shadow?.results ?? {})) this.inc({ ...labels, result }, value);
+        }
       },
     });
     new Counter({
       name: 'turnout_shadow_dropped_total',
       help: 'Mirrored requests dropped because shadow.memoryBytes was used up (the idle colour is slow or answers large bodies).',
+      labelNames: L(),
       registers,
       collect() {
         this.reset();
-        this.inc(shadow.dropped);
+        for (const { shadow, labels } of labelled) if (shadow !== undefined) this.inc(labels, shadow.dropped);
       },
     });
   }
@@ -303,9 +348,9 @@ const LATENCY_NAME = 'turnout_request_duration_seconds';
 const LATENCY_HELP = 'What clients waited, by colour: from sending the first attempt to a target until the response finished (or failed), retries included.';
 
 class AggregatedLatencyHistogram extends Histogram<'colour'> {
-  private readonly telemetry: Telemetry;
+  private readonly services: readonly Labelled[];
 
-  constructor(telemetry: Telemetry) {
+  constructor(services: readonly Labelled[]) {
     super({
       name: LATENCY_NAME,
       help: LATENCY_HELP,
@@ -313,23 +358,25 @@ class AggregatedLatencyHistogram extends Histogram<'colour'> {
       buckets: [...LATENCY_BUCKETS_SECONDS],
       registers: [],
     });
-    this.telemetry = telemetry;
+    this.services = services;
   }
 
   private samples(): Sample[] {
     const name = LATENCY_NAME;
     const values: Sample[] = [];
-    for (const colour of COLOURS) {
-      const totals = this.telemetry.totals(colour);
-      let cumulative = 0;
-      LATENCY_BUCKETS_SECONDS.forEach((le, i) => {
-        cumulative += totals.latencyBuckets[i]!;
-        values.push({ labels: { le, colour }, value: cumulative, metricName: `${name}_bucket` });
-      });
-      cumulative += totals.latencyBuckets[LATENCY_BUCKETS_SECONDS.length]!;
-      values.push({ labels: { le: '+Inf', colour }, value: cumulative, metricName: `${name}_bucket` });
-      values.push({ labels: { colour }, value: totals.latencySumSeconds, metricName: `${name}_sum` });
-      values.push({ labels: { colour }, value: totals.latencyCount, metricName: `${name}_count` });
+    for (const { telemetry, labels } of this.services) {
+      for (const colour of COLOURS) {
+        const totals = telemetry.totals(colour);
+        let cumulative = 0;
+        LATENCY_BUCKETS_SECONDS.forEach((le, i) => {
+          cumulative += totals.latencyBuckets[i]!;
+          values.push({ labels: { le, ...labels, colour }, value: cumulative, metricName: `${name}_bucket` });
+        });
+        cumulative += totals.latencyBuckets[LATENCY_BUCKETS_SECONDS.length]!;
+        values.push({ labels: { le: '+Inf', ...labels, colour }, value: cumulative, metricName: `${name}_bucket` });
+        values.push({ labels: { ...labels, colour }, value: totals.latencySumSeconds, metricName: `${name}_sum` });
+        values.push({ labels: { ...labels, colour }, value: totals.latencyCount, metricName: `${name}_count` });
+      }
     }
     return values;
   }

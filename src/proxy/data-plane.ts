@@ -76,6 +76,12 @@ export interface DataPlane {
   readonly handleUpgrade: UpgradeHandler;
   /** node:http's shouldUpgradeCallback: which upgrade requests are tunnelled (the rest are plain requests). */
   readonly shouldUpgrade: (req: IncomingMessage) => boolean;
+  /**
+   * No service matched (CONTRACT §10, proxy/dispatch.ts): the request's own refusal (400, 431,
+   * 403) when it has one, else 404 with the error body (no `colour`: no service, no colour).
+   */
+  readonly handleUnmatched: RequestHandler;
+  readonly handleUnmatchedUpgrade: UpgradeHandler;
 }
 
 export function createDataPlane(deps: DataPlaneDeps): DataPlane {
@@ -248,8 +254,23 @@ export function createDataPlane(deps: DataPlaneDeps): DataPlane {
     });
   };
 
-  return { handleRequest, handleUpgrade, shouldUpgrade };
+  const handleUnmatched: RequestHandler = (req, res) => {
+    const refused = refusal(req);
+    if (refused !== undefined) return reject(res, ...refused);
+    // The connection stays open: a client that asked for an unknown host or path did nothing wrong.
+    const body = errorBody('TURNOUT_ERR_NOT_FOUND', NO_SERVICE);
+    res.writeHead(404, { 'content-type': 'application/json; charset=utf-8', 'content-length': Buffer.byteLength(body) });
+    res.end(body);
+  };
+  const handleUnmatchedUpgrade: UpgradeHandler = (req, socket) => {
+    const refused = refusal(req) ?? upgradeRefusal(req) ?? (['TURNOUT_ERR_NOT_FOUND', NO_SERVICE] as [ErrorCode, string]);
+    answerOnSocket(socket, refused[0], errorBody(...refused));
+  };
+
+  return { handleRequest, handleUpgrade, shouldUpgrade, handleUnmatched, handleUnmatchedUpgrade };
 }
+
+const NO_SERVICE = 'no service matches this host and path';
 
 /**
  * An upgrade request with a body is refused: the bytes after its head belong to the new protocol,

@@ -153,6 +153,7 @@ export function checkEvent(value: unknown, path: string): AuditEvent {
     to: colourWeight(o.to, `${path}.to`),
     actor: str(o.actor, `${path}.actor`),
     reason: str(o.reason, `${path}.reason`),
+    ...(o.service === undefined ? {} : { service: str(o.service, `${path}.service`) }),
   };
 }
 

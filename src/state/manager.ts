@@ -37,6 +37,8 @@ export interface StateManagerOptions {
   /** Checked by model.initialState (TURNOUT_ERR_CONFIG naming the field). */
   seed: { active: Colour; weight: number; shadowPercent?: number };
   clock?: Clock;
+  /** CONTRACT §10: stamped into every event as `service` (absent: events as before services). */
+  service?: string;
   /** Where a throwing change listener is reported (default: process.emitWarning). */
   onListenerError?: (err: unknown) => void;
 }
@@ -44,6 +46,7 @@ export interface StateManagerOptions {
 export class StateManager {
   readonly #store: StateStore;
   readonly #clock: Clock;
+  readonly #service: string | undefined;
   readonly #onListenerError: (err: unknown) => void;
   readonly #listeners = new Set<ChangeListener>();
   readonly #applied = new Set<AppliedListener>();
@@ -56,6 +59,7 @@ export class StateManager {
   private constructor(store: StateStore, state: RoutingState, options: StateManagerOptions) {
     this.#store = store;
     this.#clock = options.clock ?? systemClock;
+    this.#service = options.service;
     this.#onListenerError =
       options.onListenerError ?? ((err) => process.emitWarning(`state change listener threw: ${String(err)}`));
     this.#state = model.freezeState(state);
@@ -243,6 +247,7 @@ export class StateManager {
       to: { active: next.active, weight: next.weight },
       actor,
       reason: result.event.reason ?? meta.reason ?? '',
+      ...(this.#service === undefined ? {} : { service: this.#service }),
     });
     return { next, event };
   }

@@ -31,6 +31,8 @@ export interface AuditEvent {
   readonly to: ColourWeight;
   readonly actor: string;
   readonly reason: string;
+  /** CONTRACT §10: the service the change belongs to (set by a `services:` config). */
+  readonly service?: string;
 }
 
 /** The persisted routing state. `rollout` is owned by rollout/ and stored opaquely here. */

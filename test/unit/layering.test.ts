@@ -38,7 +38,9 @@ const ALLOWED: Record<string, { value: string[]; types?: string[] }> = {
   tls: { value: ['domain', 'errors', 'config', 'proxy'], types: ['config', 'proxy'] },
 };
 /** The composition root and entry points see everything. */
-const ROOTS = new Set(['app', 'server', 'cli', 'demo', 'compose', 'worker']);
+// services/: one service's control-plane runtime (CONTRACT §10), the part of the composition root
+// app.ts builds once per service.
+const ROOTS = new Set(['app', 'server', 'cli', 'demo', 'compose', 'worker', 'services']);
 
 function files(dir: string): string[] {
   return readdirSync(dir).flatMap((name) => {
