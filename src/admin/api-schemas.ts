@@ -4,201 +4,190 @@
 // gap, not a field silently dropped from the answer. test/admin/openapi.test.ts checks real
 // answers against these schemas, so the document cannot drift from what the server sends.
 //
-// JSON Schema 2020-12 as OpenAPI 3.1 uses it: a nullable value is `type: [T, 'null']`.
+// TypeBox, so each schema is also the TypeScript type of the answer (`StateView` is both).
+import { Type, type Static, type TSchema } from 'typebox';
+import { AnalysisSettingsSchema, RolloutSpecSchema, RolloutStepSchema, VerifySettingsSchema } from '../rollout/spec.ts';
+import { weightSchema } from '../schema/common.ts';
 import { MAX_EVENTS_LIMIT, MAX_REASON } from './schemas.ts';
 
-const colour = { type: 'string', enum: ['blue', 'green'] } as const;
-const weight = { type: 'number', minimum: 0, maximum: 100, description: 'percent, at most 4 decimals' } as const;
-const isoTime = { type: 'string', format: 'date-time' } as const;
-const nullableIso = { type: ['string', 'null'], format: 'date-time' } as const;
-const nullableMs = { type: ['number', 'null'], minimum: 0 } as const;
-const count = { type: 'integer', minimum: 0 } as const;
+const colour = Type.Union([Type.Literal('blue'), Type.Literal('green')]);
+const weight = weightSchema();
+const isoTime = Type.String({ format: 'date-time' });
+const nullableIso = Type.Union([isoTime, Type.Null()]);
+const nullableMs = Type.Union([Type.Number({ minimum: 0 }), Type.Null()]);
+const count = Type.Integer({ minimum: 0 });
+const strings = Type.Array(Type.String());
+const nullableRef = (id: string) => Type.Union([Type.Unsafe({ $ref: `${id}#` }), Type.Null()]);
 
-const obj = (properties: Record<string, unknown>, description?: string) => ({
-  type: 'object',
-  required: Object.keys(properties),
-  properties,
-  ...(description ? { description } : {}),
-});
+export const ErrorBody = Type.Object(
+  {
+    statusCode: Type.Integer({ minimum: 400, maximum: 599 }),
+    code: Type.String({ pattern: '^TURNOUT_ERR_[A-Z_]+$', description: "the registry's name (docs/admin-api.md#error-codes)" }),
+    error: Type.String(),
+    message: Type.String({ description: 'names the offending field, e.g. body.weight must be <= 100' }),
+  },
+  { $id: 'Error', description: 'CONTRACT §4 error body', additionalProperties: false },
+);
+export type ErrorBody = Static<typeof ErrorBody>;
 
-export const ErrorBody = {
-  $id: 'Error',
-  ...obj({
-    statusCode: { type: 'integer', minimum: 400, maximum: 599 },
-    code: { type: 'string', pattern: '^TURNOUT_ERR_[A-Z_]+$', description: "the registry's name (docs/admin-api.md#error-codes)" },
-    error: { type: 'string' },
-    message: { type: 'string', description: 'names the offending field, e.g. body.weight must be <= 100' },
-  }, 'CONTRACT §4 error body'),
-  additionalProperties: false,
-} as const;
+const colourWeight = Type.Object({ active: colour, weight });
+const latency = Type.Object({ p50: nullableMs, p90: nullableMs, p99: nullableMs }, { description: 'milliseconds; null without a request in the window' });
+const windowSample = Type.Object({ requests: count, errors: count, p99Ms: nullableMs });
+const verificationSample = Type.Object({ requests: count, errors: count, p99Ms: nullableMs, spanSeconds: Type.Number({ minimum: 0 }) });
+const verdictResult = Type.Union([Type.Literal('pass'), Type.Literal('fail'), Type.Literal('inconclusive')]);
+const rolloutStatus = Type.Union([Type.Literal('running'), Type.Literal('paused'), Type.Literal('promoted'), Type.Literal('aborted')]);
 
-const colourWeight = obj({ active: colour, weight });
-const latency = obj({ p50: nullableMs, p90: nullableMs, p99: nullableMs }, 'milliseconds; null without a request in the window');
-const windowSample = obj({ requests: count, errors: count, p99Ms: nullableMs });
-const verificationSample = obj({ requests: count, errors: count, p99Ms: nullableMs, spanSeconds: { type: 'number', minimum: 0 } });
-const analysisSettings = obj({
-  intervalSeconds: { type: 'number', exclusiveMinimum: 0 },
-  minRequests: count,
-  maxErrorRate: { type: 'number', minimum: 0, maximum: 1 },
-  maxP99Ms: { type: 'number', minimum: 0 },
-  maxP99Ratio: { type: 'number', minimum: 1 },
-  alpha: { type: 'number', exclusiveMinimum: 0, exclusiveMaximum: 0.5 },
-  minErrorRateDelta: { type: 'number', minimum: 0, maximum: 1 },
-  p99ToleranceMs: { type: 'number', minimum: 0 },
-});
-const verdictResult = { type: 'string', enum: ['pass', 'fail', 'inconclusive'] } as const;
-const rolloutStatus = { type: 'string', enum: ['running', 'paused', 'promoted', 'aborted'] } as const;
-const step = obj({ weight, holdSeconds: { type: 'number', minimum: 0 } });
-
-export const VerificationView = {
-  $id: 'Verification',
-  ...obj({
-    id: { type: 'string' },
-    status: { type: 'string', enum: ['running', 'verified', 'reverted', 'cancelled'] },
+export const VerificationView = Type.Object(
+  {
+    id: Type.String(),
+    status: Type.Union([Type.Literal('running'), Type.Literal('verified'), Type.Literal('reverted'), Type.Literal('cancelled')]),
     colour,
     from: colour,
     startedAt: isoTime,
     until: isoTime,
     remainingSeconds: count,
     endedAt: nullableIso,
-    reason: { type: 'string' },
-    settings: obj({ seconds: { type: 'number', minimum: 1 }, ...analysisSettings.properties }),
+    reason: Type.String(),
+    settings: VerifySettingsSchema,
     baseline: verificationSample,
-    verdicts: {
-      type: 'array',
-      description: 'newest last',
-      items: obj({ at: isoTime, result: verdictResult, reasons: { type: 'array', items: { type: 'string' } }, sample: verificationSample }),
-    },
-  }, 'CONTRACT §11: the current or last post-flip verification'),
-} as const;
+    verdicts: Type.Array(Type.Object({ at: isoTime, result: verdictResult, reasons: strings, sample: verificationSample }), { description: 'newest last' }),
+  },
+  { $id: 'Verification', description: 'CONTRACT §11: the current or last post-flip verification' },
+);
+export type VerificationView = Static<typeof VerificationView>;
 
-export const RolloutSummary = {
-  $id: 'RolloutSummary',
-  ...obj({
-    id: { type: 'string' },
+export const RolloutSummary = Type.Object(
+  {
+    id: Type.String(),
     status: rolloutStatus,
     canary: colour,
     step: count,
-    steps: { type: 'integer', minimum: 1, description: 'the number of steps' },
+    steps: Type.Integer({ minimum: 1, description: 'the number of steps' }),
     weight,
-    reason: { type: 'string' },
-    lastVerdict: { type: ['string', 'null'], enum: ['pass', 'fail', 'inconclusive', null] },
-  }, "the current or last rollout's summary"),
-} as const;
+    reason: Type.String(),
+    lastVerdict: Type.Union([verdictResult, Type.Null()]),
+  },
+  { $id: 'RolloutSummary', description: "the current or last rollout's summary" },
+);
+export type RolloutSummary = Static<typeof RolloutSummary>;
 
-export const StateView = {
-  $id: 'State',
-  ...obj({
+export const StateView = Type.Object(
+  {
     version: count,
     active: colour,
-    canary: obj({ colour, weight }),
-    split: obj({ blue: weight, green: weight }, 'percent of traffic per colour; sums to 100'),
-    sticky: obj({ by: { type: 'string', enum: ['cookie', 'header', 'ip'] }, cookie: { type: 'string' }, header: { type: 'string' } }),
+    canary: Type.Object({ colour, weight }),
+    split: Type.Object({ blue: weight, green: weight }, { description: 'percent of traffic per colour; sums to 100' }),
+    sticky: Type.Object({ by: Type.Union([Type.Literal('cookie'), Type.Literal('header'), Type.Literal('ip')]), cookie: Type.String(), header: Type.String() }),
     updatedAt: isoTime,
-    rollout: { oneOf: [{ $ref: 'RolloutSummary#' }, { type: 'null' }] },
-    idle: obj({ colour, since: nullableIso, free: { type: 'boolean' } }),
-    verification: { oneOf: [{ $ref: 'Verification#' }, { type: 'null' }] },
-  }, 'CONTRACT §4 GET /api/v1/state'),
-} as const;
+    rollout: nullableRef('RolloutSummary'),
+    idle: Type.Object({ colour, since: nullableIso, free: Type.Boolean() }),
+    verification: nullableRef('Verification'),
+  },
+  { $id: 'State', description: 'CONTRACT §4 GET /api/v1/state' },
+);
+export type StateView = Static<typeof StateView>;
 
-export const AuditEvent = {
-  $id: 'Event',
-  ...obj({
+export const AuditEvent = Type.Object(
+  {
     at: isoTime,
     version: count,
-    action: {
-      type: 'string',
-      enum: ['weight', 'flip', 'rollback', 'rollout.start', 'rollout.step', 'rollout.pause', 'rollout.resume', 'rollout.promote', 'rollout.abort', 'shadow', 'flip.verified', 'flip.revert'],
-    },
+    action: Type.Union(
+      ['weight', 'flip', 'rollback', 'rollout.start', 'rollout.step', 'rollout.pause', 'rollout.resume', 'rollout.promote', 'rollout.abort', 'shadow', 'flip.verified', 'flip.revert'].map((a) => Type.Literal(a)),
+    ),
     from: colourWeight,
     to: colourWeight,
-    actor: { type: 'string' },
-    reason: { type: 'string' },
-    service: { type: 'string', description: 'CONTRACT §10: the service the event belongs to (`default` for a single-service config)' },
-  }),
-} as const;
+    actor: Type.String(),
+    reason: Type.String(),
+    service: Type.String({ description: 'CONTRACT §10: the service the event belongs to (`default` for a single-service config)' }),
+  },
+  { $id: 'Event' },
+);
+export type AuditEvent = Static<typeof AuditEvent>;
 
-export const RolloutView = {
-  $id: 'Rollout',
-  ...obj({
-    id: { type: 'string' },
+const check = Type.Object({
+  metric: Type.Union(['requests', 'errorRate', 'p99Ms', 'p99Ratio', 'errorRateVsStable'].map((m) => Type.Literal(m))),
+  result: verdictResult,
+  reason: Type.String(),
+});
+
+export const RolloutView = Type.Object(
+  {
+    id: Type.String(),
     status: rolloutStatus,
     canary: colour,
     stable: colour,
-    step: { ...count, description: 'index into steps (0-based)' },
+    step: Type.Integer({ minimum: 0, description: 'index into steps (0-based)' }),
     weight,
-    steps: { type: 'array', items: step },
-    analysisSettings,
-    onSuccess: { type: 'string', enum: ['promote'] },
-    analysis: {
-      type: 'array',
-      description: 'verdicts, newest last',
-      items: obj({
+    steps: Type.Array(RolloutStepSchema),
+    analysisSettings: AnalysisSettingsSchema,
+    onSuccess: Type.Literal('promote'),
+    analysis: Type.Array(
+      Type.Object({
         result: verdictResult,
-        reasons: { type: 'array', items: { type: 'string' } },
-        checks: {
-          type: 'array',
-          items: obj({ metric: { type: 'string', enum: ['requests', 'errorRate', 'p99Ms', 'p99Ratio', 'errorRateVsStable'] }, result: verdictResult, reason: { type: 'string' } }),
-        },
+        reasons: strings,
+        checks: Type.Array(check),
         canary: windowSample,
         stable: windowSample,
         at: isoTime,
         step: count,
         weight,
-        spanSeconds: { type: 'number', minimum: 0 },
+        spanSeconds: Type.Number({ minimum: 0 }),
       }),
-    },
-    reason: { type: 'string' },
+      { description: 'verdicts, newest last' },
+    ),
+    reason: Type.String(),
     startedAt: isoTime,
     stepStartedAt: isoTime,
     holdUntil: nullableIso,
     pausedAt: nullableIso,
     endedAt: nullableIso,
-  }, 'CONTRACT §4 a progressive rollout'),
-} as const;
+  },
+  { $id: 'Rollout', description: 'CONTRACT §4 a progressive rollout' },
+);
+export type RolloutView = Static<typeof RolloutView>;
 
-const targetSummary = obj({
-  url: { type: 'string' },
-  healthy: { type: 'boolean' },
+const targetSummary = Type.Object({
+  url: Type.String(),
+  healthy: Type.Boolean(),
   requests: count,
   errors: count,
-  errorRate: { type: 'number', minimum: 0, maximum: 1 },
+  errorRate: Type.Number({ minimum: 0, maximum: 1 }),
   latencyMs: latency,
   inFlight: count,
 });
-const colourSummary = obj({
-  healthy: { type: 'boolean' },
+const colourSummary = Type.Object({
+  healthy: Type.Boolean(),
   requests: count,
   errors: count,
-  errorRate: { type: 'number', minimum: 0, maximum: 1 },
+  errorRate: Type.Number({ minimum: 0, maximum: 1 }),
   latencyMs: latency,
   inFlight: count,
   retries: count,
-  targets: { type: 'array', items: targetSummary },
+  targets: Type.Array(targetSummary),
 });
 
-export const UpstreamsView = {
-  $id: 'Upstreams',
-  ...obj({ windowSeconds: { type: 'number', exclusiveMinimum: 0 }, colours: obj({ blue: colourSummary, green: colourSummary }) }, 'over the sliding window'),
-} as const;
+export const UpstreamsView = Type.Object(
+  { windowSeconds: Type.Number({ exclusiveMinimum: 0 }), colours: Type.Object({ blue: colourSummary, green: colourSummary }) },
+  { $id: 'Upstreams', description: 'over the sliding window' },
+);
+export type UpstreamsView = Static<typeof UpstreamsView>;
 
-export const OverrideLink = {
-  $id: 'OverrideLink',
-  type: 'object',
-  required: ['colour', 'expiresAt', 'token', 'path', 'cookie', 'header'],
-  properties: {
-    colour: { type: 'string', enum: ['blue', 'green', 'canary', 'stable'] },
+export const OverrideLink = Type.Object(
+  {
+    colour: Type.Union([Type.Literal('blue'), Type.Literal('green'), Type.Literal('canary'), Type.Literal('stable')]),
     expiresAt: isoTime,
-    token: { type: 'string' },
-    path: { type: 'string', description: 'the proxy path that sets the cookie' },
-    link: { type: 'string', description: 'baseUrl + path, when baseUrl was given' },
-    cookie: obj({ name: { type: 'string' }, value: { type: 'string' }, setCookie: { type: 'string' } }),
-    header: obj({ name: { type: 'string' }, value: { type: 'string' } }),
+    token: Type.String(),
+    path: Type.String({ description: 'the proxy path that sets the cookie' }),
+    link: Type.Optional(Type.String({ description: 'baseUrl + path, when baseUrl was given' })),
+    cookie: Type.Object({ name: Type.String(), value: Type.String(), setCookie: Type.String() }),
+    header: Type.Object({ name: Type.String(), value: Type.String() }),
   },
-} as const;
+  { $id: 'OverrideLink' },
+);
+export type OverrideLink = Static<typeof OverrideLink>;
 
 /** Every shared schema, registered with app.addSchema (openapi.ts) so routes can `$ref` them. */
-export const SHARED_SCHEMAS = [ErrorBody, VerificationView, RolloutSummary, StateView, AuditEvent, RolloutView, UpstreamsView, OverrideLink] as const;
+export const SHARED_SCHEMAS: ReadonlyArray<TSchema & { $id: string }> = [ErrorBody, VerificationView, RolloutSummary, StateView, AuditEvent, RolloutView, UpstreamsView, OverrideLink] as unknown as Array<TSchema & { $id: string }>;
 
 /** For a route plugin registered on its own (a bare fastify in a test): adds the shared schemas its context lacks. */
 export function ensureSharedSchemas(app: { getSchema(id: string): unknown; addSchema(schema: object): unknown }): void {
@@ -227,14 +216,11 @@ const changeErrors = {
 } as const;
 
 /** The headers every change reads (CONTRACT §4). Declared as strings only; routes-state.ts checks them. */
-export const changeHeaders = {
-  type: 'object',
-  properties: {
-    'if-match': { type: 'string', description: 'a quoted version, e.g. "12": applies only if the state is still at it (412 otherwise); * for any' },
-    'x-turnout-actor': { type: 'string', description: '1..64 printable ASCII characters; recorded in the event (default admin)' },
-    'x-turnout-reason': { type: 'string', description: `at most ${MAX_REASON} printable characters; the body's reason wins` },
-  },
-} as const;
+export const changeHeaders = Type.Object({
+  'if-match': Type.Optional(Type.String({ description: 'a quoted version, e.g. "12": applies only if the state is still at it (412 otherwise); * for any' })),
+  'x-turnout-actor': Type.Optional(Type.String({ description: '1..64 printable ASCII characters; recorded in the event (default admin)' })),
+  'x-turnout-reason': Type.Optional(Type.String({ description: `at most ${MAX_REASON} printable characters; the body's reason wins` })),
+});
 
 /** `schema` for the routes, by route. Tags group them in the document. */
 export const routeDocs = {
@@ -265,12 +251,12 @@ export const routeDocs = {
     summary: 'The audit log, newest first',
     response: { 200: { type: 'array', items: ref('Event'), description: 'events, newest first' }, ...apiErrors, 400: error(`limit is not an integer 1..${MAX_EVENTS_LIMIT}`) },
   },
-  healthz: { tags: ['probes'], summary: 'Liveness', security: [], response: { 200: { ...obj({ status: { type: 'string', enum: ['ok'] } }), description: 'the process runs' } } },
+  healthz: { tags: ['probes'], summary: 'Liveness', security: [], response: { 200: Type.Object({ status: Type.Literal('ok') }, { description: 'the process runs' }) } },
   readyz: {
     tags: ['probes'],
     summary: 'Readiness: the active colour has a healthy target',
     security: [],
-    response: { 200: { ...obj({ status: { type: 'string', enum: ['ready'] } }), description: 'ready' }, 503: error('the active colour has no healthy target') },
+    response: { 200: Type.Object({ status: Type.Literal('ready') }, { description: 'ready' }), 503: error('the active colour has no healthy target') },
   },
   metrics: {
     tags: ['probes'],
@@ -303,7 +289,7 @@ export const routeDocs = {
   createRollout: {
     tags: ['rollouts'],
     summary: 'Start a progressive rollout',
-    description: 'Validated by rollout/spec.ts (weights strictly increasing, the last 100; every problem named); this schema documents it.',
+    description: 'The body is rollout/spec.ts\'s schema; weights must increase from step to step (checked after the schema).',
     headers: changeHeaders,
     response: { 201: ok('Rollout', 'the rollout started'), ...changeErrors, 409: error('a rollout is running or paused') },
   },
@@ -321,19 +307,11 @@ export const routeDocs = {
   },
 } as const;
 
-/**
- * POST /api/v1/rollouts's body, for the document only (x-turnout-docs-only: the validator compiler
- * skips it, rollout/spec.ts validates; see createRollout above).
- */
-export const rolloutBodyDoc = {
-  'x-turnout-docs-only': true,
-  type: 'object',
-  required: ['steps'],
-  additionalProperties: false,
-  properties: {
-    steps: { type: 'array', minItems: 1, items: step },
-    analysis: { ...analysisSettings, required: [], description: 'thresholds and cadence; missing fields take the defaults' },
-    onSuccess: { type: 'string', enum: ['promote'] },
-    reason: { type: 'string', maxLength: MAX_REASON },
-  },
-} as const;
+/** POST /api/v1/rollouts's body: rollout/spec.ts's schema and the event's `reason`. */
+export const rolloutBody = Type.Object(
+  { ...RolloutSpecSchema.properties, reason: Type.Optional(Type.String({ maxLength: MAX_REASON })) },
+  { additionalProperties: false, description: 'steps (weights strictly increasing), analysis thresholds (missing fields take the defaults), onSuccess' },
+);
+export type RolloutBody = Static<typeof rolloutBody>;
+/** The former name (the body was documentation only; it now validates). */
+export const rolloutBodyDoc = rolloutBody;

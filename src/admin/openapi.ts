@@ -38,7 +38,7 @@ export async function openapi(app: FastifyInstance): Promise<void> {
     },
     // Components named by their $id (State, Rollout, Error …), not def-0, def-1.
     // An action's body is optional (no body, or { "reason" }): @fastify/swagger marks every body
-    // required, so a body schema that admits null is made optional here. The docs-only marker is internal.
+    // required, so a body schema that admits null is made optional here.
     transformObject: (documents) => {
       if (!('openapiObject' in documents)) return documents.swaggerObject;
       const { openapiObject } = documents;
@@ -47,7 +47,6 @@ export async function openapi(app: FastifyInstance): Promise<void> {
           const schema = op?.requestBody?.content?.['application/json']?.schema;
           if (!schema) continue;
           if (Array.isArray(schema.type) && schema.type.includes('null')) op.requestBody!.required = false;
-          delete schema['x-turnout-docs-only'];
         }
       }
       return openapiObject;

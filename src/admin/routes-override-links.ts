@@ -4,6 +4,8 @@
 // keyed by routing.override.secret); nothing is stored, so every replica and worker with the same
 // secret honours it, and it cannot be revoked before it expires except by changing the secret.
 import type { FastifyInstance } from 'fastify';
+import { Type, type Static } from 'typebox';
+import { oneOf } from '../schema/common.ts';
 import { TurnoutError } from '../errors.ts';
 import type { ServiceScope } from './services.ts';
 import { ensureSharedSchemas, routeDocs } from './api-schemas.ts';
@@ -22,26 +24,18 @@ export interface OverrideLinks {
 export const DEFAULT_LINK_TTL_SECONDS = 3600;
 export const MAX_LINK_TTL_SECONDS = 7 * 24 * 3600;
 
-const overrideLinkBody = {
-  type: 'object',
-  additionalProperties: false,
-  required: ['colour'],
-  properties: {
-    colour: { type: 'string', enum: ['blue', 'green', 'canary', 'stable'] },
-    ttlSeconds: { type: 'integer', minimum: 60, maximum: MAX_LINK_TTL_SECONDS },
+const overrideLinkBody = Type.Object(
+  {
+    colour: oneOf(['blue', 'green', 'canary', 'stable']),
+    ttlSeconds: Type.Optional(Type.Integer({ minimum: 60, maximum: MAX_LINK_TTL_SECONDS })),
     // Where the link lands after setting the cookie: a local path only (no open redirect).
-    next: { type: 'string', maxLength: 2048, pattern: '^/(?![/\\\\])[\\x21-\\x7e]*$' },
+    next: Type.Optional(Type.String({ maxLength: 2048, pattern: '^/(?![/\\\\])[\\x21-\\x7e]*$' })),
     // The public origin testers use (https://shop.example.com): the answer then has a full `link`.
-    baseUrl: { type: 'string', maxLength: 2048, pattern: '^https?://[^/?#\\s]+/?$' },
+    baseUrl: Type.Optional(Type.String({ maxLength: 2048, pattern: '^https?://[^/?#\\s]+/?$' })),
   },
-} as const;
-
-interface OverrideLinkBody {
-  colour: OverrideLinkValue;
-  ttlSeconds?: number;
-  next?: string;
-  baseUrl?: string;
-}
+  { additionalProperties: false },
+);
+type OverrideLinkBody = Static<typeof overrideLinkBody>;
 
 /** The override-link route of one service (its routing.override secret; path relative to the mounting: services.ts). */
 export async function overrideLinkRoutes(app: FastifyInstance, opts: { scope: ServiceScope }): Promise<void> {

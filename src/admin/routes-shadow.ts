@@ -3,12 +3,11 @@
 // share mirrored, through StateManager like every change (audited as a `shadow` event).
 import { routeDocs } from './api-schemas.ts';
 import type { FastifyInstance } from 'fastify';
-import { isValidWeight } from '../domain.ts';
 import { TurnoutError } from '../errors.ts';
 import type { ShadowView } from '../shadow/stats.ts';
 import type { AdminService, ServiceScope } from './services.ts';
 import { changeMeta } from './routes-state.ts';
-import { shadowBody } from './schemas.ts';
+import { shadowBody, type ShadowBody } from './schemas.ts';
 
 /** What the routes need of the shadow comparison (app.ts gives the Shadower's view). */
 export interface ShadowSource {
@@ -26,11 +25,10 @@ export async function shadowRoutes(app: FastifyInstance, opts: { scope: ServiceS
 
   app.get('/shadow', { schema: doc(routeDocs.getShadow) }, async (request) => view(scope.resolve(request)));
 
-  app.put<{ Body: { percent: number; reason?: string } }>('/shadow', { schema: doc({ ...routeDocs.putShadow, body: shadowBody }) }, async (request, reply) => {
+  app.put<{ Body: ShadowBody }>('/shadow', { schema: doc({ ...routeDocs.putShadow, body: shadowBody }) }, async (request, reply) => {
     const service = scope.resolve(request);
     view(service); // 404 before any change when there is no shadow comparison
-    const { percent, reason } = request.body;
-    if (!isValidWeight(percent)) throw new TurnoutError('TURNOUT_ERR_BAD_REQUEST', 'body.percent must have at most 4 decimals');
+    const { percent, reason } = request.body; // a Weight: the schema checked its 4 decimals
     const state = await service.state.setShadow(percent, changeMeta(request, reason));
     reply.header('etag', `"${state.version}"`);
     return view(service);

@@ -5,13 +5,13 @@
 // characters); the reason is the body's `reason` field, else the `x-turnout-reason` header
 // (at most 500 printable characters), else empty. `If-Match: "<version>"` guards any change.
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
-import { isValidWeight } from '../domain.ts';
 import { TurnoutError } from '../errors.ts';
 import type { RoutingState } from '../state/model.ts';
 import type { VerificationView } from '../rollout/verification-record.ts';
 import type { ChangeMeta } from '../state/manager.ts';
 import { eventsOf, type AdminService, type ServiceScope } from './services.ts';
 import { actionBody, canaryBody, flipBody, DEFAULT_EVENTS_LIMIT, eventsQuery, MAX_ACTOR, MAX_EVENTS_LIMIT, MAX_REASON } from './schemas.ts';
+import type { ActionBody, CanaryBody, EventsQuery, FlipBody } from './schemas.ts';
 import { DEFAULT_STICKY, stateView } from './state-view.ts';
 import { ensureSharedSchemas, routeDocs } from './api-schemas.ts';
 
@@ -108,19 +108,18 @@ export async function stateRoutes(app: FastifyInstance, opts: { scope: ServiceSc
     return scope.converge ? { ...view, converged: await scope.converge(state.version, service.name) } : view;
   };
 
-  app.put<{ Body: { weight: number; reason?: string } }>(
+  app.put<{ Body: CanaryBody }>(
     '/canary',
     { schema: doc({ ...routeDocs.putCanary, body: canaryBody }) },
     async (request, reply) => {
       const service = scope.resolve(request);
-      const { weight, reason } = request.body;
-      if (!isValidWeight(weight)) throw badRequest('body.weight must have at most 4 decimals');
+      const { weight, reason } = request.body; // a Weight: the schema checked its 4 decimals
       const meta = changeMeta(request, reason);
       return sendChange(reply, service, await service.state.setWeight(weight, meta));
     },
   );
 
-  app.post<{ Body: { reason?: string; verify?: unknown } | null }>('/flip', { schema: doc({ ...routeDocs.flip, body: flipBody }) }, async (request, reply) => {
+  app.post<{ Body: FlipBody }>('/flip', { schema: doc({ ...routeDocs.flip, body: flipBody }) }, async (request, reply) => {
     const service = scope.resolve(request);
     const meta = changeMeta(request, request.body?.reason);
     const verify = request.body?.verify;
@@ -130,7 +129,7 @@ export async function stateRoutes(app: FastifyInstance, opts: { scope: ServiceSc
   });
 
   // CONTRACT §11's "revert now" lever: flips back to the old colour at once (`flip.revert`, by the caller).
-  app.post<{ Body: { reason?: string } | null }>('/verification/revert', { schema: doc({ ...routeDocs.revert, body: actionBody }) }, async (request, reply) => {
+  app.post<{ Body: ActionBody }>('/verification/revert', { schema: doc({ ...routeDocs.revert, body: actionBody }) }, async (request, reply) => {
     const service = scope.resolve(request);
     if (!service.verification) throw new TurnoutError('TURNOUT_ERR_NOT_FOUND', 'no verification has run');
     const meta = changeMeta(request, request.body?.reason);
@@ -144,13 +143,13 @@ export async function stateRoutes(app: FastifyInstance, opts: { scope: ServiceSc
     return view;
   });
 
-  app.post<{ Body: { reason?: string } | null }>('/rollback', { schema: doc({ ...routeDocs.rollback, body: actionBody }) }, async (request, reply) => {
+  app.post<{ Body: ActionBody }>('/rollback', { schema: doc({ ...routeDocs.rollback, body: actionBody }) }, async (request, reply) => {
     const service = scope.resolve(request);
     const meta = changeMeta(request, request.body?.reason);
     return sendChange(reply, service, await service.state.rollback(meta));
   });
 
-  app.get<{ Querystring: { limit?: string } }>('/events', { schema: doc({ ...routeDocs.events, querystring: eventsQuery }) }, async (request) => {
+  app.get<{ Querystring: EventsQuery }>('/events', { schema: doc({ ...routeDocs.events, querystring: eventsQuery }) }, async (request) => {
     const service = scope.resolve(request);
     return eventsOf(service, await service.state.events(parseLimit(request.query.limit)), scope.tagEvents);
   });

@@ -119,8 +119,8 @@ export async function buildAdminServer(deps: AdminDeps | ServicesAdminDeps): Pro
 
   const ajv = createStrictAjv();
   for (const schema of SHARED_SCHEMAS) ajv.addSchema(schema);
-  // A schema marked docs-only (api-schemas.ts) is validated by its handler, not by Ajv.
-  app.setValidatorCompiler(({ schema }) => ((schema as Record<string, unknown>)['x-turnout-docs-only'] ? () => true : ajv.compile(schema)));
+  // Every request schema is TypeBox (schemas.ts, api-schemas.ts, rollout/spec.ts), compiled by the strict Ajv.
+  app.setValidatorCompiler(({ schema }) => ajv.compile(schema));
   // Response schemas document (OpenAPI); they never filter or coerce what a handler returns.
   app.setSerializerCompiler(() => (data) => JSON.stringify(data));
 

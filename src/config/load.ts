@@ -5,27 +5,15 @@ import { readFileSync } from 'node:fs';
 import { extname } from 'node:path';
 import YAML from 'yaml';
 import { deepFreeze } from '../domain.ts';
-import { TurnoutError } from '../errors.ts';
-import { configSchema } from './schema.ts';
+import { settle } from '../schema/issues.ts';
+import { checkValue } from '../schema/validate.ts';
+import { expandEnv } from './expand.ts';
+import { ConfigError, type ConfigIssue } from './error.ts';
+import { ConfigSchema } from './schema.ts';
+import { INVALID, servicesTopSchema, usesServices, validateServices } from './services.ts';
 import type { TurnoutConfig } from './types.ts';
-import { INVALID, validate, type ConfigIssue } from './validate.ts';
-import { servicesTopSchema, usesServices, validateServices } from './services.ts';
 
-export type { ConfigIssue } from './validate.ts';
-
-/** An invalid or unreadable config. `message` names the file and lists one issue a line. */
-export class ConfigError extends TurnoutError {
-  readonly file: string;
-  readonly issues: readonly ConfigIssue[];
-
-  constructor(file: string, issues: readonly ConfigIssue[], headline = 'invalid configuration', options?: { cause?: unknown }) {
-    const lines = issues.map((i) => `  ${i.path === '' ? '' : `${i.path}: `}${i.message}`);
-    super('TURNOUT_ERR_CONFIG', [`${file}: ${headline}`, ...lines].join('\n'), options);
-    this.name = 'ConfigError';
-    this.file = file;
-    this.issues = Object.freeze(issues.map((i) => Object.freeze({ ...i })));
-  }
-}
+export { ConfigError, type ConfigIssue } from './error.ts';
 
 /**
  * Validates a raw config object (as parsed from YAML/JSON), expands `${VAR}` from `env`, applies
@@ -33,21 +21,24 @@ export class ConfigError extends TurnoutError {
  * `source` names the file (or "demo", …) in that error.
  */
 export function parseConfig(raw: unknown, source: string, env: NodeJS.ProcessEnv = process.env): TurnoutConfig {
-  const issues: ConfigIssue[] = [];
   // CONTRACT §10: `services:` instead of the top-level upstreams + routing (config/services.ts).
-  if (usesServices(raw)) return parseServicesConfig(raw, source, env, issues);
-  const result = validate(configSchema, raw, '', { env, issues });
+  if (usesServices(raw)) return parseServicesConfig(raw, source, env, []);
+  const checked = checkValue(ConfigSchema, raw, { wording: 'config', expand: (value) => expandEnv(value, env) });
+  const issues: ConfigIssue[] = settle(checked.issues, ConfigSchema);
   // The result is partial when some fields were invalid; cross-field rules check what is there.
-  if (result !== INVALID) crossCheck(result as Built<TurnoutConfig>, issues);
+  if (checked.value !== undefined) crossCheck(checked.value as Built<TurnoutConfig>, issues);
   if (issues.length > 0) throw new ConfigError(source, issues);
-  return deepFreeze(result) as TurnoutConfig;
+  // The schema validated every field of it: this is a TurnoutConfig (types.ts is Static<> of the same schema).
+  return deepFreeze(checked.value) as TurnoutConfig;
 }
 
 function parseServicesConfig(raw: Record<string, unknown> & { services: unknown }, source: string, env: NodeJS.ProcessEnv, issues: ConfigIssue[]): TurnoutConfig {
   const { services: _services, upstreams: _upstreams, routing: _routing, ...rest } = raw;
-  const result = validate(servicesTopSchema, rest, '', { env, issues }) as Built<TurnoutConfig> | typeof INVALID;
-  const services = validateServices(raw, result === INVALID ? undefined : (result.shadow as TurnoutConfig['shadow']), env, issues);
-  if (result === INVALID || services === INVALID) throw new ConfigError(source, issues);
+  const checked = checkValue(servicesTopSchema, rest, { wording: 'config', expand: (value) => expandEnv(value, env) });
+  issues.push(...settle(checked.issues, servicesTopSchema));
+  const result = checked.value as Built<TurnoutConfig> | undefined;
+  const services = validateServices(raw, result === undefined ? undefined : (result.shadow as TurnoutConfig['shadow']), env, issues);
+  if (result === undefined || services === INVALID) throw new ConfigError(source, issues);
   // The first service fills the single-service fields, so every part that reads one service
   // (the unprefixed admin routes, older embedders) sees it.
   const first = services[0]!;

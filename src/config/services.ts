@@ -2,16 +2,24 @@
 // `upstreams` + `routing` (one service, `default`, matching every request: every config written
 // before services keeps working unchanged) or a `services:` mapping, never both. Either form is
 // normalised here into one list of ServiceConfig, the only shape the rest of the code reads
-// (servicesOf). The per-service fields reuse the top-level specs of schema.ts, so a service's
-// `routing` has every field of §2's `routing`, with the same defaults and messages.
+// (servicesOf). The per-service fields reuse the top-level TypeBox schemas of schema.ts, so a
+// service's `routing` has every field of §2's `routing`, with the same defaults and messages.
 //
 // Kept apart from schema.ts so the field tree there stays the §2 document (docs and the example
 // are checked against it) and a conversion of the schema touches this file in one place.
 import { isIP } from 'node:net';
-import type { ObjectSpec, Rule, Spec } from './schema.ts';
-import { configSchema } from './schema.ts';
+import { Type } from 'typebox';
+import { childPath } from '../schema/path.ts';
+import { settle } from '../schema/issues.ts';
+import { defineNormaliser, defineRule } from '../schema/rules.ts';
+import { check, checkValue } from '../schema/validate.ts';
+import type { ConfigIssue } from './error.ts';
+import { expandEnv } from './expand.ts';
+import { ConfigSchema, RoutingSchema, ShadowSchema, UpstreamsSchema, type Rule } from './schema.ts';
 import type { RoutingConfig, ShadowConfig, TurnoutConfig, UpstreamConfig } from './types.ts';
-import { INVALID, validate, type ConfigIssue } from './validate.ts';
+
+/** A result with issues (they are in the caller's list). */
+export const INVALID: unique symbol = Symbol('invalid');
 
 /** The service of a §2 config (and of every config written before services). */
 export const DEFAULT_SERVICE_NAME = 'default';
@@ -97,28 +105,26 @@ const pathPrefix: Rule<string> = (v) => {
 /** `/v2/` and `/v2` are the same prefix: it is matched on segment boundaries. */
 const trimSlash = (v: string) => (v.length > 1 ? v.replace(/\/+$/, '') || '/' : v);
 
-const top = configSchema.fields;
-const serviceSpec: ObjectSpec = {
-  kind: 'object',
-  fields: {
-    match: {
-      kind: 'object',
-      fields: {
-        hosts: { kind: 'array', items: { kind: 'string', rule: serviceHost, normalise: normaliseHost }, default: [], unique: true },
-        pathPrefix: { kind: 'string', default: '/', rule: pathPrefix, normalise: trimSlash },
+const serviceSchema = Type.Object(
+  {
+    match: Type.Object(
+      {
+        hosts: Type.Array(Type.String({ ...defineRule('config.serviceHost', serviceHost), ...defineNormaliser('config.serviceHost', normaliseHost) }), { default: [], 'x-unique': true }),
+        pathPrefix: Type.String({ default: '/', ...defineRule('config.pathPrefix', pathPrefix), ...defineNormaliser('config.pathPrefix', trimSlash) }),
       },
-    },
-    upstreams: top.upstreams as Spec,
-    routing: top.routing as Spec,
-    shadow: { ...(top.shadow as ObjectSpec), nullable: true },
+      { additionalProperties: false, default: {} },
+    ),
+    upstreams: UpstreamsSchema,
+    routing: RoutingSchema,
+    // Absent or null: the top-level shadow.
+    shadow: Type.Union([ShadowSchema, Type.Null()], { default: null }),
   },
-};
+  { additionalProperties: false },
+);
 
 /** The top-level tree of a `services:` config: §2's without `upstreams` (each service has its own). */
-export const servicesTopSchema: ObjectSpec = {
-  ...configSchema,
-  fields: Object.fromEntries(Object.entries(configSchema.fields).filter(([key]) => key !== 'upstreams')),
-};
+const { upstreams: _upstreams, ...topFields } = ConfigSchema.properties;
+export const servicesTopSchema = Type.Object(topFields, { additionalProperties: false, default: {} });
 
 /** True when a raw (parsed) config uses the `services:` form. */
 export function usesServices(raw: unknown): raw is Record<string, unknown> & { services: unknown } {
@@ -126,7 +132,7 @@ export function usesServices(raw: unknown): raw is Record<string, unknown> & { s
 }
 
 function path(name: string): string {
-  return /^[A-Za-z_$][\w$]*$/.test(name) ? `services.${name}` : `services[${JSON.stringify(name)}]`;
+  return childPath('services', name);
 }
 
 /**
@@ -166,8 +172,10 @@ export function validateServices(raw: Record<string, unknown>, shadow: ShadowCon
       issues.push({ path: `${at}.upstreams`, message: 'required: blue and green, each with a non-empty "targets" list' });
       continue;
     }
-    const result = validate(serviceSpec, spec, at, { env, issues });
-    if (result === INVALID) continue;
+    const checked = checkValue(serviceSchema, spec, { wording: 'config', root: at, expand: (v) => expandEnv(v, env) });
+    issues.push(...settle(checked.issues, serviceSchema));
+    const result = checked.value;
+    if (result === undefined) continue;
     const s = result as { match?: ServiceMatchConfig; upstreams?: ServiceConfig['upstreams']; routing?: RoutingConfig; shadow?: ShadowConfig | null };
     if (s.routing !== undefined) crossCheckRouting(s.routing, `${at}.routing`, issues);
     if (s.match === undefined || s.upstreams?.blue === undefined || s.upstreams.green === undefined || s.routing === undefined) continue;
@@ -205,4 +213,5 @@ function crossCheckRouting(routing: Partial<RoutingConfig>, at: string, issues: 
 }
 
 // The schema's shadow defaults (what a hand-built config without `shadow` gets).
-const SHADOW_FALLBACK: ShadowConfig = Object.freeze(validate(top.shadow as Spec, undefined, 'shadow', { env: {}, issues: [] }) as ShadowConfig);
+const shadowDefaults = check(ShadowSchema, undefined, { wording: 'config' });
+const SHADOW_FALLBACK: ShadowConfig = Object.freeze((shadowDefaults.ok ? shadowDefaults.value : {}) as ShadowConfig);

@@ -1,98 +1,110 @@
-// Strict validation of a rollout body (CONTRACT §4): wrong types, out-of-range values and unknown
-// fields are rejected with a 400 whose message names the field; nothing is coerced. Missing
-// analysis fields take ANALYSIS_DEFAULTS; a missing onSuccess is "promote".
-import { isValidWeight } from '../domain.ts';
+// The one schema of what an operator asks of a rollout (CONTRACT §4, POST /api/v1/rollouts) and
+// of a flip's verification period (CONTRACT §11, `verify`): the analysis thresholds are defined
+// once and shared by both. Each schema gives the TypeScript type (Static), the strict validator
+// with its defaults (schema/validate.ts), the OpenAPI description (admin/api-schemas.ts) and the
+// error messages naming the field (`body.steps[1].weight must be …`). Rules JSON Schema cannot
+// say (weights increase from step to step) run as a pass after validation.
+import { Type, type Static } from 'typebox';
 import { TurnoutError } from '../errors.ts';
-import { ANALYSIS_DEFAULTS, type AnalysisSettings, type RolloutSpec, type RolloutStep } from './types.ts';
+import { weightSchema } from '../schema/common.ts';
+import { apiMessage, settle, locate } from '../schema/issues.ts';
+import { checkValue } from '../schema/validate.ts';
+import { prepare } from '../schema/prepare.ts';
+import type { RolloutSpec, RolloutStep } from './types.ts';
 
 /** Bounds that keep a rollout record small and its timers sane. */
 export const MAX_STEPS = 50;
 export const MAX_HOLD_SECONDS = 7 * 24 * 3600;
 export const MAX_INTERVAL_SECONDS = 3600;
+/** A verification period longer than a week is a forgotten one. */
+export const MAX_VERIFY_SECONDS = 7 * 24 * 3600;
 
-/** Messages read like the admin API's schema errors: `body.steps[1].weight must be …`. */
-function bad(field: string, what: string): never {
-  throw new TurnoutError('TURNOUT_ERR_BAD_REQUEST', `${field === 'body' ? 'body' : `body.${field}`} ${what}`);
-}
-
-function object(value: unknown, field: string, allowed: readonly string[]): Record<string, unknown> {
-  if (value === null || typeof value !== 'object' || Array.isArray(value)) bad(field, 'must be an object');
-  const o = value as Record<string, unknown>;
-  for (const key of Object.keys(o)) {
-    if (!allowed.includes(key)) bad(field === 'body' ? key : `${field}.${key}`, `is not allowed (known fields: ${allowed.join(', ')})`);
-  }
-  return o;
-}
-
-function number(value: unknown, field: string): number {
-  if (typeof value !== 'number' || !Number.isFinite(value)) bad(field, 'must be a number');
-  return value;
-}
-
-type Range = { min?: number; max?: number; minExclusive?: number; maxExclusive?: number; integer?: boolean };
-
-function ranged(value: unknown, field: string, r: Range): number {
-  const n = number(value, field);
-  if (r.integer && !Number.isInteger(n)) bad(field, 'must be an integer');
-  if (r.min !== undefined && n < r.min) bad(field, `must be >= ${r.min}`);
-  if (r.max !== undefined && n > r.max) bad(field, `must be <= ${r.max}`);
-  if (r.minExclusive !== undefined && n <= r.minExclusive) bad(field, `must be > ${r.minExclusive}`);
-  if (r.maxExclusive !== undefined && n >= r.maxExclusive) bad(field, `must be < ${r.maxExclusive}`);
-  return n;
-}
-
-const ANALYSIS_RANGES: Record<keyof AnalysisSettings, Range> = {
-  intervalSeconds: { minExclusive: 0, max: MAX_INTERVAL_SECONDS },
-  minRequests: { min: 0, max: 1_000_000_000, integer: true },
-  maxErrorRate: { min: 0, max: 1 },
-  maxP99Ms: { minExclusive: 0, max: 3_600_000 },
-  maxP99Ratio: { min: 1, max: 1_000_000 },
-  alpha: { minExclusive: 0, max: 0.5 },
-  minErrorRateDelta: { min: 0, max: 1 },
-  p99ToleranceMs: { min: 0, max: 3_600_000 },
-  maxShadowMismatchRate: { min: 0, max: 1 },
+/** The thresholds and cadence of an analysis, shared by rollouts and verification periods. */
+const thresholds = {
+  intervalSeconds: Type.Number({ exclusiveMinimum: 0, maximum: MAX_INTERVAL_SECONDS, default: 10, description: 'seconds between two analyses' }),
+  minRequests: Type.Integer({ minimum: 0, maximum: 1_000_000_000, default: 50, description: 'fewer canary requests in the window → inconclusive (the step holds)' }),
+  maxErrorRate: Type.Number({ minimum: 0, maximum: 1, default: 0.02, description: "absolute limit on the canary's error rate" }),
+  maxP99Ms: Type.Number({ exclusiveMinimum: 0, maximum: 3_600_000, default: 800, description: "absolute limit on the canary's p99 latency (ms)" }),
+  maxP99Ratio: Type.Number({ minimum: 1, maximum: 1_000_000, default: 1.5, description: 'limit on canary p99 / stable p99' }),
+  alpha: Type.Number({ exclusiveMinimum: 0, maximum: 0.5, default: 0.01, description: 'significance level of the error-rate tests' }),
+  minErrorRateDelta: Type.Number({ minimum: 0, maximum: 1, default: 0.005, description: 'a canary error rate above stable by less than this is never a regression' }),
+  p99ToleranceMs: Type.Number({ minimum: 0, maximum: 3_600_000, default: 50, description: 'a canary p99 above stable by less than this (ms) is never a latency regression' }),
 };
-const ANALYSIS_FIELDS = Object.keys(ANALYSIS_RANGES) as (keyof AnalysisSettings)[];
 
-function parseSteps(value: unknown): RolloutStep[] {
-  if (!Array.isArray(value)) bad('steps', 'must be an array of { weight, holdSeconds }');
-  if (value.length === 0) bad('steps', 'must have at least one step');
-  if (value.length > MAX_STEPS) bad('steps', `must have at most ${MAX_STEPS} steps`);
-  const steps: RolloutStep[] = [];
-  value.forEach((raw, i) => {
-    const field = `steps[${i}]`;
-    const o = object(raw, field, ['weight', 'holdSeconds']);
-    if (!('weight' in o)) bad(`${field}.weight`, 'is required');
-    if (!('holdSeconds' in o)) bad(`${field}.holdSeconds`, 'is required');
-    const weight = number(o.weight, `${field}.weight`);
-    if (!isValidWeight(weight) || weight <= 0) bad(`${field}.weight`, 'must be > 0 and <= 100 with at most 4 decimals');
-    const previous = steps[i - 1];
-    if (previous !== undefined && weight <= previous.weight) {
-      bad(`${field}.weight`, `must be greater than steps[${i - 1}].weight (${previous.weight}): weights increase`);
-    }
-    const holdSeconds = ranged(o.holdSeconds, `${field}.holdSeconds`, { min: 0, max: MAX_HOLD_SECONDS });
-    steps.push({ weight, holdSeconds });
-  });
-  return steps;
+/** A rollout's analysis settings, every field set (the persisted and shown form). */
+export const AnalysisSettingsSchema = Type.Object(
+  {
+    // CONTRACT §9: hold at weight 0 with shadowing until minRequests pairs were compared, then start
+    // the steps if the mismatch rate is at most this (else abort). Absent: no shadow gate.
+    maxShadowMismatchRate: Type.Optional(Type.Number({ minimum: 0, maximum: 1, description: 'shadow gate before the first step (CONTRACT §9); absent: none' })),
+    ...thresholds,
+  },
+  { additionalProperties: false },
+);
+
+export const RolloutStepSchema = Type.Object(
+  {
+    weight: weightSchema({ exclusiveMinimum: 0, description: 'canary percent during the step: > 0, at most 4 decimals, greater than the previous step' }),
+    holdSeconds: Type.Number({ minimum: 0, maximum: MAX_HOLD_SECONDS, description: 'how long the step lasts at least' }),
+  },
+  { additionalProperties: false },
+);
+
+/** POST /api/v1/rollouts without its `reason` (the route adds it): missing analysis fields take the defaults. */
+export const RolloutSpecSchema = Type.Object(
+  {
+    steps: Type.Array(RolloutStepSchema, {
+      minItems: 1,
+      maxItems: MAX_STEPS,
+      'x-messages': { type: 'must be an array of { weight, holdSeconds }', minItems: 'must have at least one step', maxItems: `must have at most ${MAX_STEPS} steps` },
+    }),
+    analysis: Type.Optional(Type.Partial(AnalysisSettingsSchema, { additionalProperties: false, default: {}, description: 'thresholds and cadence; missing fields take the defaults' })),
+    onSuccess: Type.Optional(Type.Literal('promote', { default: 'promote' })),
+  },
+  { additionalProperties: false },
+);
+
+/** A verification period's settings, every field set (CONTRACT §11). */
+export const VerifySettingsSchema = Type.Object(
+  {
+    seconds: Type.Number({ minimum: 1, maximum: MAX_VERIFY_SECONDS, default: 300, description: 'length of the period, from the flip' }),
+    ...Object.fromEntries(Object.entries(thresholds)) as typeof thresholds,
+  },
+  { additionalProperties: false },
+);
+
+/** A flip's `verify`: the fields to set (the rest: routing.verify, then the defaults), or false for none. */
+export const VerifyBodySchema = Type.Union([Type.Partial(VerifySettingsSchema, { additionalProperties: false }), Type.Literal(false)], {
+  description: 'a verification period (CONTRACT §11): fields left out take routing.verify, then the defaults; false flips without one; absent → routing.verify',
+  'x-messages': { anyOf: 'must be an object such as { "seconds": 300 }, or false' },
+});
+
+export type AnalysisSettingsInput = Static<typeof AnalysisSettingsSchema>;
+export type VerifySettingsInput = Static<typeof VerifySettingsSchema>;
+
+/** The built-in analysis settings: the schema's defaults. */
+export const ANALYSIS_DEFAULTS = Object.freeze(prepare(AnalysisSettingsSchema, {}, []) as AnalysisSettingsInput);
+/** The built-in verification settings: the schema's defaults (a five-minute period). */
+export const VERIFY_DEFAULTS = Object.freeze(prepare(VerifySettingsSchema, {}, []) as VerifySettingsInput);
+
+function badRequest(message: string): TurnoutError {
+  return new TurnoutError('TURNOUT_ERR_BAD_REQUEST', message);
 }
 
-function parseAnalysis(value: unknown): AnalysisSettings {
-  if (value === undefined) return { ...ANALYSIS_DEFAULTS };
-  const o = object(value, 'analysis', ANALYSIS_FIELDS);
-  const out: Record<string, number> = { ...ANALYSIS_DEFAULTS };
-  for (const key of ANALYSIS_FIELDS) {
-    if (key in o) out[key] = ranged(o[key], `analysis.${key}`, ANALYSIS_RANGES[key]);
-  }
-  return out as unknown as AnalysisSettings;
-}
-
-/** Parses a POST /api/v1/rollouts body; throws a 400 TurnoutError naming the first bad field. */
+/** Parses a POST /api/v1/rollouts body; throws a 400 TurnoutError naming every bad field. */
 export function parseRolloutSpec(body: unknown): RolloutSpec {
-  if (body === undefined || body === null) bad('body', 'must be a JSON object with steps');
-  const o = object(body, 'body', ['steps', 'analysis', 'onSuccess']);
-  if (!('steps' in o)) bad('steps', 'is required');
-  const steps = parseSteps(o.steps);
-  const analysis = parseAnalysis(o.analysis);
-  if (o.onSuccess !== undefined && o.onSuccess !== 'promote') bad('onSuccess', 'must be "promote"');
-  return { steps, analysis, onSuccess: 'promote' };
+  const { value, issues } = checkValue(RolloutSpecSchema, body, { wording: 'api', root: 'body' });
+  // After validation: the weights increase from step to step (checked on the steps that passed).
+  const steps = ((value as { steps?: RolloutStep[] } | undefined)?.steps ?? []) as RolloutStep[];
+  if (issues.length === 0) {
+    for (let i = 1; i < steps.length; i++) {
+      const [previous, step] = [steps[i - 1] as RolloutStep, steps[i] as RolloutStep];
+      if (step.weight <= previous.weight) {
+        issues.push(locate('body', ['steps', i, 'weight'], `must be greater than steps[${i - 1}].weight (${previous.weight}): weights increase`));
+      }
+    }
+  }
+  if (issues.length > 0) throw badRequest(apiMessage(settle(issues, RolloutSpecSchema)));
+  const spec = value as Static<typeof RolloutSpecSchema>;
+  return { steps: spec.steps, analysis: spec.analysis as AnalysisSettingsInput, onSuccess: 'promote' };
 }

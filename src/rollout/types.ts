@@ -1,51 +1,20 @@
 // The vocabulary of progressive rollouts (CONTRACT §4): what an operator asks for (RolloutSpec),
 // what is persisted in RoutingState.rollout (RolloutRecord), and what analysis says (Verdict).
 // Everything here is plain JSON data: the record is stored opaquely by the state store.
+import type { Static } from 'typebox';
 import type { Colour, Weight } from '../domain.ts';
+import type { AnalysisSettingsSchema, RolloutStepSchema } from './spec.ts';
 
-export interface RolloutStep {
-  /** Canary weight during this step, 0..100 (strictly increasing across steps). */
-  readonly weight: Weight;
-  /** How long the step lasts at least, in seconds (≥ 0). */
-  readonly holdSeconds: number;
-}
+/** One step of a rollout: canary weight (strictly increasing across steps) and hold (seconds ≥ 0). */
+export type RolloutStep = Readonly<Static<typeof RolloutStepSchema>>;
 
-/** Thresholds and cadence of the analysis. Missing fields get ANALYSIS_DEFAULTS. */
-export interface AnalysisSettings {
-  /**
-   * CONTRACT §9: when set, the rollout first holds at weight 0 with shadowing on until at least
-   * minRequests pairs were compared, then starts its steps if the mismatch rate is at most this
-   * (else aborts, naming the rate). Absent: no shadow gate.
-   */
-  readonly maxShadowMismatchRate?: number;
-  /** Seconds between two analyses (> 0). */
-  readonly intervalSeconds: number;
-  /** Fewer canary requests than this in the window → inconclusive (the step holds). */
-  readonly minRequests: number;
-  /** Absolute limit on the canary's error rate, 0..1. */
-  readonly maxErrorRate: number;
-  /** Absolute limit on the canary's p99 latency (ms). */
-  readonly maxP99Ms: number;
-  /** Limit on canary p99 / stable p99 (≥ 1). */
-  readonly maxP99Ratio: number;
-  /** Significance level of the error-rate tests (0 < alpha < 0.5). */
-  readonly alpha: number;
-  /** A canary error rate above stable by less than this is never a regression (0..1). */
-  readonly minErrorRateDelta: number;
-  /** A canary p99 above stable by less than this (ms) is never a latency regression. */
-  readonly p99ToleranceMs: number;
-}
+/**
+ * Thresholds and cadence of the analysis (rollout/spec.ts is the one definition: bounds, defaults,
+ * meaning). Missing fields get ANALYSIS_DEFAULTS; `maxShadowMismatchRate` absent: no shadow gate.
+ */
+export type AnalysisSettings = Readonly<Static<typeof AnalysisSettingsSchema>>;
 
-export const ANALYSIS_DEFAULTS: AnalysisSettings = Object.freeze({
-  intervalSeconds: 10,
-  minRequests: 50,
-  maxErrorRate: 0.02,
-  maxP99Ms: 800,
-  maxP99Ratio: 1.5,
-  alpha: 0.01,
-  minErrorRateDelta: 0.005,
-  p99ToleranceMs: 50,
-});
+export { ANALYSIS_DEFAULTS } from './spec.ts';
 
 export interface RolloutSpec {
   readonly steps: readonly RolloutStep[];

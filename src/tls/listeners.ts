@@ -1,7 +1,7 @@
 // Every TLS listener's certificates, loaded once when the app is built: a problem with any of them
 // is one config error listing every field and file (CONTRACT §8), before anything listens.
 import type { ListenConfig, TurnoutConfig } from '../config/types.ts';
-import { ConfigError } from '../config/load.ts';
+import { ConfigError } from '../config/error.ts';
 import { CertificateError, loadCertificates, type LoadedCertificates } from './certificates.ts';
 
 export type ListenerField = 'listen' | 'preview' | 'admin';

@@ -87,6 +87,12 @@ t.test('served without a token, and valid OpenAPI 3.1', async (t) => {
   t.equal(doc.paths['/api/v1/flip']!.post.requestBody.required, false, 'an action body is optional');
   t.equal(doc.paths['/api/v1/canary']!.put.requestBody.required, true);
   t.ok(doc.paths['/api/v1/rollouts']!.post.requestBody.content['application/json'].schema.properties.steps, 'the rollout body is documented');
+  // One schema per input: the documented bodies are the validating ones (rollout/spec.ts), defaults included.
+  const rolloutSchema = doc.paths['/api/v1/rollouts']!.post.requestBody.content['application/json'].schema;
+  t.equal(rolloutSchema.properties.analysis.properties.intervalSeconds.default, 10, 'the rollout analysis defaults are documented');
+  t.equal(rolloutSchema.properties.steps.items.properties.weight.exclusiveMinimum, 0, 'a step weight is > 0');
+  const verify = doc.paths['/api/v1/flip']!.post.requestBody.content['application/json'].schema.properties.verify;
+  t.ok(verify.anyOf.some((s: { properties?: { seconds?: unknown } }) => s.properties?.seconds), 'the flip verify settings are documented');
 });
 
 t.test('real answers match the documented response schemas', async (t) => {

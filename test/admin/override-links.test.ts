@@ -48,7 +48,7 @@ t.test('invalid bodies get 400 naming the field and mint nothing', async (t) => 
   const table: [unknown, RegExp][] = [
     [{}, /body\.colour is required/],
     [{ colour: 'purple' }, /body\.colour must be equal to one of the allowed values/],
-    [{ colour: 'green', ttlSeconds: '600' }, /body\.ttlSeconds must be a integer/],
+    [{ colour: 'green', ttlSeconds: '600' }, /body\.ttlSeconds must be an integer/],
     [{ colour: 'green', ttlSeconds: 10 }, /body\.ttlSeconds must be >= 60/],
     [{ colour: 'green', ttlSeconds: 604801 }, /body\.ttlSeconds must be <= 604800/],
     [{ colour: 'green', next: '//evil.example' }, /body\.next must match pattern/],

@@ -3,7 +3,8 @@ import { join } from 'node:path';
 import t from 'tap';
 import YAML from 'yaml';
 import { ConfigError, loadConfigFile, parseConfig } from '../../src/config/load.ts';
-import { configSchema, type Spec } from '../../src/config/schema.ts';
+import { configSchema } from '../../src/config/schema.ts';
+import { fieldDocs, leafPaths } from '../../src/schema/docs.ts';
 
 const TOKEN = 'a-token-of-20-chars!';
 const env = { TURNOUT_ADMIN_TOKEN: TOKEN };
@@ -108,12 +109,6 @@ t.test('an unset variable in a file names the variable and the field', async (t)
   t.strictSame(e.issues, [{ path: 'admin.token', message: 'environment variable TURNOUT_ADMIN_TOKEN is not set' }]);
 });
 
-/** Every leaf field path of the schema: `listen.host`, `upstreams.blue.targets`, … */
-function leafPaths(spec: Spec, prefix = ''): string[] {
-  if (spec.kind !== 'object') return [prefix];
-  return Object.entries(spec.fields).flatMap(([key, child]) => leafPaths(child, prefix ? `${prefix}.${key}` : key));
-}
-
 t.test('config/turnout.example.yaml loads and sets every field', async (t) => {
   const file = new URL('config/turnout.example.yaml', root).pathname;
   const config = loadConfigFile(file, env);
@@ -142,4 +137,12 @@ t.test('docs/configuration.md documents every field', async (t) => {
   const fields = leafPaths(configSchema);
   for (const path of fields) t.ok(documented.has(path), `docs table has ${path}`);
   for (const path of documented) t.ok(path === 'preview' || path === 'routing.verify' || fields.includes(path ?? ''), `docs field ${path} exists in the schema`);
+  // The default column says what the schema's default is (or that the field is required).
+  const rows = docs.split('\n').filter((line) => line.startsWith('| `')).map((line) => line.split(/(?<!\\)\|/).map((cell) => cell.trim()));
+  const cells = new Map(rows.map((cells) => [cells[1]?.replace(/^`|`$/g, ''), cells[3] ?? '']));
+  for (const field of fieldDocs(configSchema)) {
+    const cell = cells.get(field.path) ?? '';
+    if (field.required) t.match(cell, /\*\*required\*\*/, `docs: ${field.path} is required`);
+    else if (field.default !== undefined) t.ok(cell.startsWith(`\`${field.default}\``), `docs: ${field.path} defaults to \`${field.default}\``, { cell });
+  }
 });

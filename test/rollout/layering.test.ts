@@ -12,17 +12,18 @@ function imports(file: string): string[] {
   return [...text.matchAll(/^\s*(?:import|export)\b[^'"]*?from\s+['"]([^'"]+)['"]/gm)].map((m) => m[1]!);
 }
 
-t.test('rollout/ imports only the shared vocabulary, the state model and itself', async (t) => {
+// schema/ (and typebox) is how every input is defined and validated (one schema per input).
+t.test('rollout/ imports only the shared vocabulary, the state model, the schema layer and itself', async (t) => {
   const dir = path.join(src, 'rollout');
   for (const name of readdirSync(dir).filter((f) => f.endsWith('.ts'))) {
     for (const spec of imports(path.join(dir, name))) {
       if (!spec.startsWith('.')) {
-        t.ok(spec.startsWith('node:') || spec === 'undici', `${name}: ${spec} is a runtime dependency`);
+        t.ok(spec.startsWith('node:') || spec === 'undici' || spec === 'typebox', `${name}: ${spec} is a runtime dependency`);
         continue;
       }
       const target = path.relative(src, path.resolve(dir, spec));
       t.ok(
-        target.startsWith('rollout/') || ['domain.ts', 'errors.ts', 'state/model.ts'].includes(target),
+        target.startsWith('rollout/') || target.startsWith('schema/') || ['domain.ts', 'errors.ts', 'state/model.ts'].includes(target),
         `${name} → ${target}`,
       );
     }

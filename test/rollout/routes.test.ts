@@ -90,7 +90,7 @@ t.test('If-Match on rollout routes: 412 and nothing changes', async (t) => {
 
 const invalid: [what: string, body: unknown, field: RegExp][] = [
   ['no body', undefined, /^body must be/],
-  ['an array', [1], /^body must be an object/],
+  ['an array', [1], /^body must be a JSON object$/],
   ['no steps', { analysis: {} }, /body\.steps is required/],
   ['empty steps', { steps: [] }, /body\.steps must have at least one step/],
   ['weights decreasing', { steps: [{ weight: 25, holdSeconds: 1 }, { weight: 5, holdSeconds: 1 }] }, /body\.steps\[1\]\.weight must be greater than steps\[0\]\.weight/],

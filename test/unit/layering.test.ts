@@ -10,7 +10,9 @@ const SRC = resolve(import.meta.dirname, '../../src');
 const ALLOWED: Record<string, { value: string[]; types?: string[] }> = {
   domain: { value: [] },
   errors: { value: [] },
-  config: { value: ['domain', 'errors'] },
+  // One schema per input (TypeBox + the strict Ajv): the validator, its issues and the field paths.
+  schema: { value: ['domain', 'errors'] },
+  config: { value: ['domain', 'errors', 'schema'] },
   state: { value: ['domain', 'errors'], types: ['config'] },
   routing: { value: ['domain'], types: ['state'] },
   upstream: { value: ['domain', 'errors'], types: ['config'] },
@@ -18,8 +20,8 @@ const ALLOWED: Record<string, { value: string[]; types?: string[] }> = {
   proxy: { value: ['domain', 'errors', 'routing', 'upstream'], types: ['config', 'state', 'metrics', 'shadow'] },
   // CONTRACT §9: mirroring and comparison; the proxy feeds it through a type-only hook (LiveTap).
   shadow: { value: ['domain', 'errors'], types: ['config', 'state'] },
-  rollout: { value: ['domain', 'errors', 'state'], types: ['config', 'metrics'] },
-  admin: { value: ['domain', 'errors', 'state', 'rollout'], types: ['config', 'metrics', 'upstream', 'shadow'] },
+  rollout: { value: ['domain', 'errors', 'state', 'schema'], types: ['config', 'metrics'] },
+  admin: { value: ['domain', 'errors', 'state', 'rollout', 'schema'], types: ['config', 'metrics', 'upstream', 'shadow'] },
   client: { value: ['domain', 'errors'], types: ['admin', 'rollout', 'state', 'shadow'] },
   // Replicas sharing one Redis (CONTRACT §6): the Redis store, lease, heartbeats, acks, and the
   // Redis transport of the telemetry channel (a fleet-wide Telemetry fed with every replica's deltas).
