@@ -4,20 +4,19 @@ import { execFileSync } from 'node:child_process';
 import { join } from 'node:path';
 import http2 from 'node:http2';
 import type { Test } from 'tap';
+import { findTool, missingReason, toolsRequired } from './tools.ts';
 
 /**
- * True when `tool` is on PATH. Otherwise: on CI (`CI=true`) the test fails; elsewhere it is
- * skipped with the package to install.
+ * True when `tool` is on PATH (tools.ts findTool). Otherwise: on CI (`CI=true`) the test fails;
+ * elsewhere it is skipped with the package to install. Unlike tools.ts requireTool it does not
+ * end `t`, so a test may check a tool after assertions of its own.
  */
 export function hasTool(t: Test, tool: string, pkg: string): boolean {
-  try {
-    execFileSync('which', [tool], { stdio: 'ignore' });
-    return true;
-  } catch {
-    if (process.env.CI === 'true') t.fail(`${tool} not installed (apt-get install ${pkg}) and CI=true`);
-    else t.pass(`skipped: ${tool} not installed (apt-get install ${pkg})`, { skip: `${tool} not installed` });
-    return false;
-  }
+  if (findTool(tool) !== undefined) return true;
+  const reason = missingReason(tool, pkg);
+  if (toolsRequired()) t.fail(`${reason} and CI=true`);
+  else t.pass(`skipped: ${reason}`, { skip: `${tool} not installed` });
+  return false;
 }
 
 export interface CertFiles {
