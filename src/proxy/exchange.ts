@@ -15,7 +15,8 @@ import type { ColourPool } from '../upstream/pool.ts';
 import type { Target } from '../upstream/target.ts';
 import { ERRORS, errorBody } from '../errors.ts';
 import { classifyUpstreamError, gatewayErrorBody, isRetryable, NO_HEALTHY_TARGET, type Failure } from './failure.ts';
-import { forwardParsedResponseHeaders, type OutgoingHeaders } from './headers.ts';
+import { forwardParsedResponseHeaders, forwardResponseHeaders, type OutgoingHeaders } from './headers.ts';
+import type { RawHeadersHandler } from '../upstream/connection-gate.ts';
 import type { RetryBudget } from './retry-budget.ts';
 import { CLIENT_CLOSED, type ResponseLog } from './access-log.ts';
 import type { LiveTap } from '../shadow/mirror.ts';
@@ -52,7 +53,7 @@ class ClientClosedError extends Error {
   }
 }
 
-export class Exchange implements Dispatcher.DispatchHandler {
+export class Exchange implements RawHeadersHandler {
   private readonly req: IncomingMessage;
   private readonly res: ServerResponse;
   private readonly colour: Colour;
@@ -167,11 +168,18 @@ export class Exchange implements Dispatcher.DispatchHandler {
 
   onResponseStart(controller: Dispatcher.DispatchController, statusCode: number, headers: IncomingHttpHeaders, _statusMessage?: string): void {
     if (statusCode < 200) return; // 1xx interim answers are this hop's business
+    this.respondWith(statusCode, (controller as { rawHeaders?: Buffer[] }).rawHeaders ?? [], forwardParsedResponseHeaders(headers));
+  }
+
+  /** Through the connection gate (every pool has one): the raw pairs, with no parsed object built. */
+  onRawResponseStart(_controller: Dispatcher.DispatchController, statusCode: number, rawHeaders: Buffer[]): void {
+    if (statusCode < 200) return;
+    this.respondWith(statusCode, rawHeaders, forwardResponseHeaders(rawHeaders));
+  }
+
+  private respondWith(statusCode: number, rawHeaders: Buffer[], out: string[]): void {
     this.statusCode = statusCode;
-    if (this.tap !== undefined) this.tap.headers(statusCode, (controller as { rawHeaders?: Buffer[] }).rawHeaders ?? [], this.target!.url);
-    // The parsed object, not controller.rawHeaders: undici has already decoded it for this API,
-    // and decoding the raw Buffers again would cost more than the whole lookup (headers.ts).
-    const out = forwardParsedResponseHeaders(headers);
+    if (this.tap !== undefined) this.tap.headers(statusCode, rawHeaders, this.target!.url);
     if (this.ctx.exposeColour) out.push('x-turnout-colour', this.colour);
     if (this.setCookie !== undefined) out.push('set-cookie', this.setCookie);
     this.res.writeHead(statusCode, out);

@@ -1,0 +1,58 @@
+#!/bin/bash
+# Instructions per request of whole proxy processes under callgrind, so the figure does not move
+# with the machine's load (this VM has no hardware counters for `perf stat`):
+#   bench/micro/proxy-callgrind.sh [WARM] [N] name=TREE ...
+# TREE is a checkout with dist/ built (e.g. `git worktree add /tmp/old <commit>`), or "undici" for
+# bench/contenders/undici-proxy.ts. Each proxy runs alone under valgrind with instrumentation off,
+# takes WARM requests (default 20000) so V8 has optimised the hot path, then instrumentation is
+# switched on for exactly N requests (default 4000; autocannon, 10 connections, keep-alive) and the
+# instructions of every thread of the process are summed. The origin runs natively.
+set -e
+WARM=${1:-20000}; N=${2:-4000}; shift 2
+ROOT=$(cd "$(dirname "$0")/../.." && pwd)
+NODE=$ROOT/node_modules/node/bin/node
+AC=$ROOT/node_modules/.bin/autocannon
+D=$(mktemp -d)
+$NODE $ROOT/bench/origin.ts > $D/origin.log 2>&1 &
+OPID=$!
+for i in $(seq 50); do grep -q ORIGIN $D/origin.log && break; sleep 0.1; done
+BLUE=$(sed -n 's/.*"blue":\([0-9]*\).*/\1/p' $D/origin.log); GREEN=$(sed -n 's/.*"green":\([0-9]*\).*/\1/p' $D/origin.log)
+VG="valgrind --tool=callgrind --instr-atstart=no --dump-instr=no"
+for spec in "$@"; do
+  name=${spec%%=*}; tree=${spec#*=}
+  PORT=$((20000 + RANDOM % 20000)); APORT=$((PORT+1))
+  if [ "$tree" = undici ]; then
+    $VG --callgrind-out-file=$D/cg.$name.%p $NODE ${NODE_OPTS:-} $ROOT/bench/contenders/undici-proxy.ts http://127.0.0.1:$BLUE > $D/$name.log 2> $D/$name.vg &
+    PID=$!
+    for i in $(seq 600); do P=$(sed -n 's/LISTENING \([0-9]*\)/\1/p' $D/$name.log); [ -n "$P" ] && break; sleep 0.2; done
+    URL=http://127.0.0.1:$P/
+  else
+    cat > $D/$name.yaml <<Y
+listen: { host: 127.0.0.1, port: $PORT }
+admin: { host: 127.0.0.1, port: $APORT, token: bench-ab-token-0123456789 }
+upstreams: { blue: { targets: ["http://127.0.0.1:$BLUE"] }, green: { targets: ["http://127.0.0.1:$GREEN"] } }
+routing: { active: blue, canaryWeight: 10, sticky: { by: cookie, cookie: turnout_id, header: x-user-id }, override: { enabled: true, header: x-turnout-colour, cookie: turnout_colour } }
+shutdown: { drainSeconds: 1 }
+state: { store: memory }
+${EXTRA_YAML:-}
+Y
+    $VG --callgrind-out-file=$D/cg.$name.%p $NODE ${NODE_OPTS:-} $tree/dist/cli.js serve --config $D/$name.yaml > $D/$name.log 2> $D/$name.vg &
+    PID=$!
+    URL=http://127.0.0.1:$PORT/
+    for i in $(seq 600); do curl -sf -o /dev/null $URL && break; sleep 0.2; done
+  fi
+  $AC -c 10 -a $WARM $URL > /dev/null 2>&1
+  callgrind_control -z $PID > /dev/null 2>&1
+  callgrind_control -i on $PID > /dev/null 2>&1
+  $AC -c 10 -a $N $URL > $D/ac.txt 2>&1
+  callgrind_control -i off $PID > /dev/null 2>&1
+  callgrind_control -d $PID > /dev/null 2>&1
+  kill -INT $PID 2>/dev/null || true; sleep 1; kill -9 $PID 2>/dev/null || true; wait $PID 2>/dev/null || true
+  IR=$(cat $D/cg.$name.* | awk '/^totals:/ {s += $2} END {printf "%d", s}')
+  bad=$(grep -oE '[0-9]+ (non 2xx|errors)' $D/ac.txt | tr '\n' ' ' || true)
+  echo "$name: $((IR / N)) instructions per request ($N requests after $WARM) $bad"
+  if [ -n "$KEEP" ]; then cp $D/cg.$name.* $KEEP/; cp /tmp/perf-$PID.map $KEEP/perf.$name.map 2>/dev/null || true; fi
+  rm -f $D/cg.$name.*
+done
+kill $OPID
+rm -rf $D
