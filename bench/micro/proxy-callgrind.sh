@@ -7,17 +7,22 @@
 # takes WARM requests (default 20000) so V8 has optimised the hot path, then instrumentation is
 # switched on for exactly N requests (default 4000; autocannon, 10 connections, keep-alive) and the
 # instructions of every thread of the process are summed. The origin runs natively.
+# Compare builds on the "steady" figure (bench/micro/callgrind-summary.ts: without the compiler and
+# the GC, which land in some windows and not others). TOP=N also lists the N costliest functions;
+# KEEP=DIR keeps the callgrind dumps and V8's perf maps for callgrind_annotate.
 set -e
 WARM=${1:-20000}; N=${2:-4000}; shift 2
 ROOT=$(cd "$(dirname "$0")/../.." && pwd)
 NODE=$ROOT/node_modules/node/bin/node
 AC=$ROOT/node_modules/.bin/autocannon
 D=$(mktemp -d)
+cd $D  # V8 writes its log files (with --perf-basic-prof) into the working directory
 $NODE $ROOT/bench/origin.ts > $D/origin.log 2>&1 &
 OPID=$!
 for i in $(seq 50); do grep -q ORIGIN $D/origin.log && break; sleep 0.1; done
 BLUE=$(sed -n 's/.*"blue":\([0-9]*\).*/\1/p' $D/origin.log); GREEN=$(sed -n 's/.*"green":\([0-9]*\).*/\1/p' $D/origin.log)
 VG="valgrind --tool=callgrind --instr-atstart=no --dump-instr=no"
+NODE_OPTS="--perf-basic-prof ${NODE_OPTS:-}"
 for spec in "$@"; do
   name=${spec%%=*}; tree=${spec#*=}
   PORT=$((20000 + RANDOM % 20000)); APORT=$((PORT+1))
@@ -48,11 +53,11 @@ Y
   callgrind_control -i off $PID > /dev/null 2>&1
   callgrind_control -d $PID > /dev/null 2>&1
   kill -INT $PID 2>/dev/null || true; sleep 1; kill -9 $PID 2>/dev/null || true; wait $PID 2>/dev/null || true
-  IR=$(cat $D/cg.$name.* | awk '/^totals:/ {s += $2} END {printf "%d", s}')
   bad=$(grep -oE '[0-9]+ (non 2xx|errors)' $D/ac.txt | tr '\n' ' ' || true)
-  echo "$name: $((IR / N)) instructions per request ($N requests after $WARM) $bad"
-  if [ -n "$KEEP" ]; then cp $D/cg.$name.* $KEEP/; cp /tmp/perf-$PID.map $KEEP/perf.$name.map 2>/dev/null || true; fi
-  rm -f $D/cg.$name.*
+  echo "$name ($N requests after $WARM) $bad"
+  $NODE $ROOT/bench/micro/callgrind-summary.ts $(ls $D/cg.$name.* | tail -1) /tmp/perf-$PID.map $N ${TOP:-0}
+  if [ -n "${KEEP:-}" ]; then cp $D/cg.$name.* $KEEP/; cp /tmp/perf-$PID.map $KEEP/perf.$name.map; fi
+  rm -f $D/cg.$name.* /tmp/perf-$PID.map
 done
 kill $OPID
 rm -rf $D

@@ -32,6 +32,8 @@ export interface ExchangeContext {
   readonly exposeColour: boolean;
   /** Told once per request when its response closes (access log, gateway-error causes). */
   readonly responses?: ResponseLog;
+  /** Called first when the response closes (the data plane's per-client limiter). */
+  readonly closed?: (res: ServerResponse) => void;
 }
 
 const kExchange = Symbol('turnout.exchange');
@@ -146,6 +148,7 @@ export class Exchange implements RawHeadersHandler {
   /** The client's connection closed (normally after the answer, or early: a hang-up). */
   clientClosed(): void {
     const res = this.res;
+    this.ctx.closed?.(res);
     this.ctx.responses?.ended(this.req, this.colour, this.target, res.headersSent ? res.statusCode : CLIENT_CLOSED, performance.now() - this.accepted, this.bytes, this.cause, res.writableFinished);
     if (this.done || this.res.writableFinished) return;
     this.clientGone = true;

@@ -247,6 +247,28 @@ t.test('the per-client cap counts the real client behind a trusted proxy', { tim
   t.equal(again.status, 200, 'the client is counted out once its request finished');
 });
 
+t.test('the per-client cap with buffered bodies: a client gone mid-body is counted out, and the cap holds after a whole one', { timeout: 20_000 }, async (t) => {
+  const blue = await startUpstream(t, 'blue');
+  const held = serveDownloads(blue);
+  const proxy = await startProxy(t, { blue: [blue.url], green: [blue.url], proxy: { maxConcurrentPerClient: 1, requestBufferBytes: 1024 } });
+  // Half a body: the request holds the client's one slot while Turnout reads it, before any Exchange.
+  const half = net.connect(proxy.port, '127.0.0.1');
+  half.on('error', () => {});
+  half.write('POST /half HTTP/1.1\r\nHost: h\r\nContent-Length: 10\r\n\r\nabc');
+  await waitFor(async () => (await fetch(`${proxy.url}/probe`)).status === 429, 'the half-sent body to hold the slot');
+  half.destroy();
+  await waitFor(async () => (await fetch(`${proxy.url}/probe`)).status === 200, 'the slot to come back once that client is gone');
+  // A buffered body sent whole: its slot comes back, and the cap still holds afterwards.
+  const whole = await fetch(`${proxy.url}/whole`, { method: 'POST', body: 'hello' });
+  t.equal(whole.status, 200);
+  const first = fetch(`${proxy.url}/hold?n=1`);
+  await waitFor(() => held.held === 1, 'one request held by the upstream');
+  t.equal((await fetch(`${proxy.url}/hold?n=2`)).status, 429, 'still one slot per client after a buffered request');
+  held.release();
+  t.equal((await first).status, 200);
+  t.notOk(blue.seen.some((s) => s.url === '/half' || s.url === '/hold?n=2'), 'the upstream saw neither the half request nor the refused one');
+});
+
 t.test('slowhttptest -B with proxy.requestBufferBytes (no cap): the trickled bodies never reach the upstream', { timeout: 60_000, skip: process.env.CI === 'true' ? false : slowhttptestMissing() }, async (t) => {
   const blue = await startUpstream(t, 'blue');
   const green = await startUpstream(t, 'green');
