@@ -10,6 +10,8 @@
 # Compare builds on the "steady" figure (bench/micro/callgrind-summary.ts: without the compiler and
 # the GC, which land in some windows and not others). TOP=N also lists the N costliest functions;
 # KEEP=DIR keeps the callgrind dumps and V8's perf maps for callgrind_annotate.
+# TLS=1: HTTP/1.1 over TLS (a throwaway openssl certificate; "undici" is then
+# bench/contenders/h2-undici-proxy.ts, node:http2's secure server as Turnout's listener is).
 set -e
 WARM=${1:-20000}; N=${2:-4000}; shift 2
 ROOT=$(cd "$(dirname "$0")/../.." && pwd)
@@ -21,19 +23,25 @@ $NODE $ROOT/bench/origin.ts > $D/origin.log 2>&1 &
 OPID=$!
 for i in $(seq 50); do grep -q ORIGIN $D/origin.log && break; sleep 0.1; done
 BLUE=$(sed -n 's/.*"blue":\([0-9]*\).*/\1/p' $D/origin.log); GREEN=$(sed -n 's/.*"green":\([0-9]*\).*/\1/p' $D/origin.log)
+SCHEME=http; TLS_YAML=
+if [ -n "${TLS:-}" ]; then
+  openssl req -x509 -newkey ec -pkeyopt ec_paramgen_curve:P-256 -nodes -keyout $D/tls.key -out $D/tls.crt -days 2 -subj /CN=localhost -addext subjectAltName=IP:127.0.0.1 2>/dev/null
+  SCHEME=https; TLS_YAML=", tls: { cert: $D/tls.crt, key: $D/tls.key }"
+fi
 VG="valgrind --tool=callgrind --instr-atstart=no --dump-instr=no"
 NODE_OPTS="--perf-basic-prof ${NODE_OPTS:-}"
 for spec in "$@"; do
   name=${spec%%=*}; tree=${spec#*=}
   PORT=$((20000 + RANDOM % 20000)); APORT=$((PORT+1))
   if [ "$tree" = undici ]; then
-    $VG --callgrind-out-file=$D/cg.$name.%p $NODE ${NODE_OPTS:-} $ROOT/bench/contenders/undici-proxy.ts http://127.0.0.1:$BLUE > $D/$name.log 2> $D/$name.vg &
+    if [ -n "${TLS:-}" ]; then CONTENDER="h2-undici-proxy.ts http://127.0.0.1:$BLUE $D/tls.crt $D/tls.key"; else CONTENDER="undici-proxy.ts http://127.0.0.1:$BLUE"; fi
+    $VG --callgrind-out-file=$D/cg.$name.%p $NODE ${NODE_OPTS:-} $ROOT/bench/contenders/$CONTENDER > $D/$name.log 2> $D/$name.vg &
     PID=$!
     for i in $(seq 600); do P=$(sed -n 's/LISTENING \([0-9]*\)/\1/p' $D/$name.log); [ -n "$P" ] && break; sleep 0.2; done
-    URL=http://127.0.0.1:$P/
+    URL=$SCHEME://127.0.0.1:$P/
   else
     cat > $D/$name.yaml <<Y
-listen: { host: 127.0.0.1, port: $PORT }
+listen: { host: 127.0.0.1, port: $PORT$TLS_YAML }
 admin: { host: 127.0.0.1, port: $APORT, token: bench-ab-token-0123456789 }
 upstreams: { blue: { targets: ["http://127.0.0.1:$BLUE"] }, green: { targets: ["http://127.0.0.1:$GREEN"] } }
 routing: { active: blue, canaryWeight: 10, sticky: { by: cookie, cookie: turnout_id, header: x-user-id }, override: { enabled: true, header: x-turnout-colour, cookie: turnout_colour } }
@@ -43,8 +51,8 @@ ${EXTRA_YAML:-}
 Y
     $VG --callgrind-out-file=$D/cg.$name.%p $NODE ${NODE_OPTS:-} $tree/dist/cli.js serve --config $D/$name.yaml > $D/$name.log 2> $D/$name.vg &
     PID=$!
-    URL=http://127.0.0.1:$PORT/
-    for i in $(seq 600); do curl -sf -o /dev/null $URL && break; sleep 0.2; done
+    URL=$SCHEME://127.0.0.1:$PORT/
+    for i in $(seq 600); do curl -skf -o /dev/null $URL && break; sleep 0.2; done
   fi
   $AC -c 10 -a $WARM $URL > /dev/null 2>&1
   callgrind_control -z $PID > /dev/null 2>&1
