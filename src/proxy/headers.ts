@@ -210,11 +210,12 @@ export function forwardResponseHeaders(raw: readonly Buffer[]): string[] {
 
 /**
  * The same rules on undici's parsed response headers (lower-cased names, repeated fields as
- * arrays), for the controller-based handler API: undici 7 parses every response's headers for
- * such a handler anyway (UnwrapHandler → parseHeaders), and its names are interned strings, so
- * this costs a Set lookup per field and no Buffer decoding (measured: ~0.3 µs against ~3–4 µs
- * for forwardResponseHeaders on the same six fields; bench/micro/handler-api.ts). Repeated
- * fields keep their order among themselves (Set-Cookie) and are sent under their first position.
+ * arrays), for a controller-API dispatch that has only those (Exchange.onResponseStart, when the
+ * dispatcher is not the connection gate). On its own it is cheaper than forwardResponseHeaders
+ * (~0.3 against ~3–4 µs on six fields, bench/micro/handler-api.ts), but building the parsed
+ * object costs more than both: through the gate Exchange skips it and forwards the raw pairs
+ * (connection-gate.ts RawHeadersHandler). Repeated fields keep their order among themselves
+ * (Set-Cookie) and are sent under their first position.
  */
 export function forwardParsedResponseHeaders(headers: IncomingHttpHeaders): string[] {
   const out: string[] = [];
