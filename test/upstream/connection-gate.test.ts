@@ -3,7 +3,7 @@
 // (real upstreams, slowhttptest) is test/proxy/slow-clients.test.ts.
 import t from 'tap';
 import type { Dispatcher } from 'undici';
-import { ConnectionGate, UpstreamSaturatedError, type GateTimers } from '../../src/upstream/connection-gate.ts';
+import { ConnectionGate, UpstreamSaturatedError, type GateTimers, type RawHeadersHandler } from '../../src/upstream/connection-gate.ts';
 import { classifyUpstreamError } from '../../src/proxy/failure.ts';
 
 class FakeTimers implements GateTimers {
@@ -223,6 +223,32 @@ t.test('a controller-API handler: undici gets the callback API (nothing for it t
   controller.abort(new Error('again'));
   t.equal(aborts.length, 1, 'only once');
   t.same(log, ['start', 'headers:200', 'data:fast', 'data:slow', 'end']);
+});
+
+t.test('a handler with onRawResponseStart gets the raw pairs instead, and nothing is parsed for it', async (t) => {
+  const { dispatcher, sent } = recordingDispatcher();
+  const gate = new ConnectionGate(dispatcher, { max: 1, queueMs: 1000, maxQueued: 10, timers: new FakeTimers() });
+  const log: string[] = [];
+  const { handler, seen } = controllerClient(log);
+  let rawSeen: { statusCode: number; raw: Buffer[]; controller: unknown } | undefined;
+  const raw = ['Content-Type', 'text/plain', 'Set-Cookie', 'a=1'].map((s) => Buffer.from(s));
+  const rawHandler: RawHeadersHandler = {
+    ...handler,
+    onRawResponseStart(controller, statusCode, rawHeaders) {
+      rawSeen = { statusCode, raw: rawHeaders, controller };
+      log.push(`raw:${statusCode}`);
+      controller.pause();
+    },
+  };
+  gate.dispatch(options, rawHandler);
+  const h = sent[0]!;
+  t.equal(h.onHeaders!(200, raw, () => {}, 'OK'), false, 'paused in onRawResponseStart: undici stops reading');
+  t.equal(rawSeen?.statusCode, 200);
+  t.equal(rawSeen?.raw, raw, 'the very Buffers undici read');
+  t.equal(rawSeen?.controller, seen.controllers[0], 'the same controller as onRequestStart');
+  t.equal(seen.headers, undefined, 'onResponseStart is not called');
+  h.onComplete!(null);
+  t.same(log, ['start', 'raw:200', 'end']);
 });
 
 t.test('a controller-API handler waiting in the queue: abort leaves it; sent later, it gets a fresh controller state', async (t) => {
