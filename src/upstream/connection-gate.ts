@@ -126,9 +126,9 @@ abstract class GatedBase {
  * A controller-API handler that reads the response's raw field pairs itself. When it has
  * onRawResponseStart, the gate calls that instead of onResponseStart and skips undici's
  * parseHeaders: building the parsed object (a fresh dictionary per response, filled through
- * megamorphic keyed stores) cost about 9,000 instructions per request under callgrind
- * (bench/micro/proxy-callgrind.sh), an eighth of the whole proxy's per-request work, and the
- * data plane only copies the fields on. The raw Buffers are also controller.rawHeaders, as
+ * megamorphic keyed stores) cost about 4,300 instructions per request under callgrind
+ * (bench/micro/proxy-callgrind.sh), 2.6 % of the whole proxy's per-request work, and the data
+ * plane only copies the fields on. The raw Buffers are also controller.rawHeaders, as
  * undici's UnwrapController exposes them.
  */
 export interface RawHeadersHandler extends Dispatcher.DispatchHandler {
@@ -148,8 +148,8 @@ const NO_TRAILERS: IncomingHttpHeaders = Object.freeze({}) as IncomingHttpHeader
  * front, that made three objects and two hops per callback on every request (issue: the quick
  * bench fell from 1.02× to 0.88× of the undici proxy). This class does UnwrapHandler's
  * translation itself, with the same semantics (pause/resume/abort, rawHeaders, onData's return
- * value, parsed headers, or the raw pairs for a RawHeadersHandler), and is its own controller: towards undici it speaks the callbacks, so
- * undici has nothing to unwrap; towards the handler it speaks the controller API, so Exchange
+ * value, parsed headers, or the raw pairs for a RawHeadersHandler), and is its own controller:
+ * towards undici it speaks the callbacks, so undici has nothing to unwrap; towards the handler it speaks the controller API, so Exchange
  * stays on the current API (issue 19 item 5). When undici's core speaks the controller API
  * natively (undici 8), this becomes a plain forwarder again; test/upstream/connection-gate.test.ts
  * pins both sides of the translation.
