@@ -149,8 +149,8 @@ const NO_TRAILERS: IncomingHttpHeaders = Object.freeze({}) as IncomingHttpHeader
  * bench fell from 1.02× to 0.88× of the undici proxy). This class does UnwrapHandler's
  * translation itself, with the same semantics (pause/resume/abort, rawHeaders, onData's return
  * value, parsed headers, or the raw pairs for a RawHeadersHandler), and is its own controller:
- * towards undici it speaks the callbacks, so undici has nothing to unwrap; towards the handler it speaks the controller API, so Exchange
- * stays on the current API (issue 19 item 5). When undici's core speaks the controller API
+ * towards undici it speaks the callbacks, so undici has nothing to unwrap; towards the handler
+ * it speaks the controller API, so Exchange stays on the current API (issue 19 item 5). When undici's core speaks the controller API
  * natively (undici 8), this becomes a plain forwarder again; test/upstream/connection-gate.test.ts
  * pins both sides of the translation.
  */
