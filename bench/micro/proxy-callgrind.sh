@@ -1,11 +1,11 @@
 #!/bin/bash
 # Instructions per request of whole proxy processes under callgrind, so the figure does not move
 # with the machine's load (this VM has no hardware counters for `perf stat`):
-#   bench/micro/proxy-callgrind.sh [WARM] [N] name=TREE ...
+#   bench/micro/proxy-callgrind.sh WARM N name=TREE ...     (e.g. 30000 4000 old=/tmp/old new=$PWD undici=undici; TREEs absolute)
 # TREE is a checkout with dist/ built (e.g. `git worktree add /tmp/old <commit>`), or "undici" for
 # bench/contenders/undici-proxy.ts. Each proxy runs alone under valgrind with instrumentation off,
-# takes WARM requests (default 20000) so V8 has optimised the hot path, then instrumentation is
-# switched on for exactly N requests (default 4000; autocannon, 10 connections, keep-alive) and the
+# takes WARM requests so V8 has optimised the hot path, then instrumentation is
+# switched on for exactly N requests (autocannon, 10 connections, keep-alive) and the
 # instructions of every thread of the process are summed. The origin runs natively.
 # Compare builds on the "steady" figure (bench/micro/callgrind-summary.ts: without the compiler and
 # the GC, which land in some windows and not others). TOP=N also lists the N costliest functions;
@@ -13,7 +13,8 @@
 # TLS=1: HTTP/1.1 over TLS (a throwaway openssl certificate; "undici" is then
 # bench/contenders/h2-undici-proxy.ts, node:http2's secure server as Turnout's listener is).
 set -e
-WARM=${1:-20000}; N=${2:-4000}; shift 2
+[ $# -ge 3 ] || { echo "usage: $0 WARM N name=TREE ..." >&2; exit 2; }
+WARM=$1; N=$2; shift 2
 ROOT=$(cd "$(dirname "$0")/../.." && pwd)
 NODE=$ROOT/node_modules/node/bin/node
 AC=$ROOT/node_modules/.bin/autocannon
