@@ -6,6 +6,7 @@
 # exactly N requests each; CPU µs/request of each proxy process from /proc (utime+stime).
 ROUNDS=$1; N=$2; shift 2
 ROOT=$(cd "$(dirname "$0")/.." && pwd)
+. $ROOT/bench/lib/split-config.sh
 NODE=$ROOT/node_modules/node/bin/node
 AC=$ROOT/node_modules/.bin/autocannon
 D=$(mktemp -d)
@@ -23,15 +24,7 @@ for spec in "$@"; do
     for i in $(seq 100); do P=$(sed -n 's/LISTENING \([0-9]*\)/\1/p' $D/$name.log); [ -n "$P" ] && break; sleep 0.1; done
     URL[$name]=http://127.0.0.1:$P/
   else
-    cat > $D/$name.yaml <<Y
-listen: { host: 127.0.0.1, port: $PORT }
-admin: { host: 127.0.0.1, port: $APORT, token: bench-ab-token-0123456789 }
-upstreams: { blue: { targets: ["http://127.0.0.1:$BLUE"] }, green: { targets: ["http://127.0.0.1:$GREEN"] } }
-routing: { active: blue, canaryWeight: 10, sticky: { by: cookie, cookie: turnout_id, header: x-user-id }, override: { enabled: true, header: x-turnout-colour, cookie: turnout_colour } }
-shutdown: { drainSeconds: 1 }
-state: { store: memory }
-${EXTRA_YAML:-}
-Y
+    split_config $PORT $APORT $BLUE $GREEN > $D/$name.yaml
     taskset -c 1 $NODE $tree/dist/cli.js serve --config $D/$name.yaml > $D/$name.log 2>&1 &
     PID[$name]=$!
     URL[$name]=http://127.0.0.1:$PORT/
